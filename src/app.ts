@@ -1,0 +1,56 @@
+// The application as one plugin: explicit registrations, no autoload. server.ts and the tests both
+// register it on an instance built from serverOptions().
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from './config.js'
+import { ERROR_CODES, ErrorResponse, HttpError } from './errors.js'
+import configPlugin from './plugins/config.js'
+import storePlugin from './plugins/store.js'
+import healthRoutes from './routes/health.js'
+import { StoreUnavailableError } from './store/errors.js'
+import type { DynamoClients } from './store/dynamodb-client.js'
+
+export interface AppOptions {
+  readonly config: Config
+  readonly clock?: (() => number) | undefined
+  /** Clients made by the caller (tests); otherwise the store plugin makes and closes its own. */
+  readonly dynamo?: DynamoClients | undefined
+  /** The fetch every provider call goes through (tests point it at the fake providers). */
+  readonly fetch?: typeof fetch | undefined
+}
+
+export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
+  instance.addSchema(ErrorResponse)
+  await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
+  await instance.register(storePlugin, { dynamo: opts.dynamo })
+
+  instance.setErrorHandler(errorHandler)
+  instance.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ ok: false, error: ERROR_CODES.notFound })
+  })
+
+  await instance.register(healthRoutes)
+}
+
+/** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */
+function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof HttpError) {
+    reply.code(error.statusCode).send({ ok: false, error: error.code, ...(error.message === error.code ? {} : { message: error.message }) })
+    return
+  }
+  if (error instanceof StoreUnavailableError) {
+    request.log.error({ error: { name: error.name, errorCode: error.code, message: error.message } }, 'store unavailable')
+    reply.code(503).send({ ok: false, error: ERROR_CODES.storeUnavailable })
+    return
+  }
+  if (error.validation !== undefined) {
+    reply.code(400).send({ ok: false, error: ERROR_CODES.badRequest, message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ').trim() })
+    return
+  }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+  if (status < 500) {
+    reply.code(status).send({ ok: false, error: status === 404 ? ERROR_CODES.notFound : ERROR_CODES.badRequest, message: error.code ?? 'bad request' })
+    return
+  }
+  request.log.error({ error: { name: error.name, errorCode: error.code } }, 'unhandled error')
+  reply.code(500).send({ ok: false, error: ERROR_CODES.internal })
+}

@@ -1,0 +1,232 @@
+// Configuration: one JSON schema for the environment, one typed Config out of it.
+// loadConfig(env) reads only the object it is given; one error names every bad variable, never a value.
+import { Type, type TObject, type TSchema } from '@sinclair/typebox'
+import AjvModule from 'ajv'
+import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
+import { DEFAULT_TABLE_NAME } from './store/table.js'
+import type { PlatformConfig, PlatformName, PlatformSpec, PlatformUrls } from './platforms/platform.js'
+import { PLATFORM_SPECS } from './platforms/specs.js'
+
+const Ajv = AjvModule.default
+
+const Int = (defaultValue: number, minimum = 0) => Type.Integer({ minimum, default: defaultValue })
+const Str = () => Type.String({ minLength: 1 })
+const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE'] as const
+const URL_KEYS: Record<typeof URL_VARS[number], keyof PlatformUrls> = {
+  AUTHORIZE: 'authorize', TOKEN: 'token', REFRESH: 'refresh', REVOKE: 'revoke', USERINFO: 'userinfo', EXCHANGE: 'exchange'
+}
+
+const BASE_SCHEMA = {
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  DYNAMODB_ENDPOINT: Type.Optional(Type.String({ format: 'uri' })),
+  TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME }),
+  CRON_SECRET: Type.Optional(Type.String()),
+  INTERNAL_API_KEY: Type.Optional(Type.String()),
+  COOKIE_SECRET: Type.String({ minLength: 32 }),
+  TOKEN_ENCRYPTION_KEY: Str(),
+  APP_URL: Type.String({ format: 'uri', pattern: '^https?://' }),
+  COGNITO_USER_POOL_ID: Type.Optional(Type.String({ pattern: '^[\\w-]+_[0-9a-zA-Z]+$' })),
+  COGNITO_CLIENT_ID: Type.Optional(Str()),
+  COGNITO_ISSUER: Type.Optional(Type.String({ format: 'uri' })),
+  COGNITO_JWKS_URL: Type.Optional(Type.String({ format: 'uri' })),
+  CRON_RESPONSE_BUDGET_MS: Int(4_000),
+  REFRESH_RUN_BUDGET_MS: Int(240_000, 1_000),
+  REFRESH_INTERVAL_MS: Int(30 * 60_000, 60_000),
+  PROVIDER_TIMEOUT_MS: Int(10_000, 100),
+  TOKEN_MIN_TTL_MS: Int(5 * 60_000),
+  NEEDS_REAUTH_RETENTION_DAYS: Int(30, 1),
+  REAUTH_WEBHOOK_URL: Type.Optional(Type.String({ format: 'uri' })),
+  REAUTH_WEBHOOK_SECRET: Type.Optional(Str())
+}
+
+function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
+  const p = spec.envPrefix
+  const schema: Record<string, TSchema> = {
+    [spec.clientIdVar]: Type.Optional(Str()),
+    [`${p}_CLIENT_SECRET`]: Type.Optional(Str()),
+    [`${p}_REDIRECT_URI`]: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
+    [`${p}_SCOPES`]: Type.Optional(Str()),
+    [`${p}_REFRESH_WINDOW_MS`]: Int(spec.defaultRefreshWindowMs, 60_000),
+    [`${p}_REFRESH_CONCURRENCY`]: Type.Integer({ minimum: 1, maximum: 64, default: spec.defaultRefreshConcurrency })
+  }
+  for (const name of URL_VARS) schema[`${p}_${name}_URL`] = Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' }))
+  if (spec.requestsPerMinute !== undefined) schema[`${p}_REQUESTS_PER_MINUTE`] = Int(spec.requestsPerMinute, 1)
+  return schema
+}
+
+export const ENV_SCHEMA: TObject = Type.Object({
+  ...BASE_SCHEMA,
+  ...Object.assign({}, ...PLATFORM_SPECS.map(platformSchema))
+})
+
+export interface Config {
+  readonly nodeEnv: 'development' | 'production' | 'test'
+  readonly port: number
+  readonly host: string
+  readonly logLevel: string
+  readonly aws: { readonly region: string, readonly dynamodbEndpoint?: string | undefined }
+  readonly tokensTable: string
+  /** Empty: the cron route answers 503 cron_disabled. */
+  readonly cronSecrets: readonly string[]
+  /** Empty: the internal token route refuses every caller. */
+  readonly internalApiKeys: readonly string[]
+  readonly cookieSecret: string
+  readonly encryptionKeys: readonly EncryptionKey[]
+  readonly appUrl: string
+  readonly cognito: {
+    readonly userPoolId?: string | undefined
+    readonly clientId?: string | undefined
+    readonly issuer?: string | undefined
+    readonly jwksUrl?: string | undefined
+  }
+  readonly run: {
+    readonly responseBudgetMs: number
+    readonly runBudgetMs: number
+    readonly intervalMs: number
+    readonly providerTimeoutMs: number
+    readonly tokenMinTtlMs: number
+    readonly needsReauthRetentionDays: number
+  }
+  readonly reauthWebhook: { readonly url?: string | undefined, readonly secret?: string | undefined }
+  readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
+  /** Start-up warnings (lapse-prone windows, weak secrets): logged by the server, never values. */
+  readonly warnings: readonly string[]
+}
+
+export class ConfigError extends Error {
+  readonly variables: readonly string[]
+  constructor (problems: ReadonlyMap<string, string>) {
+    super(`Invalid configuration: ${[...problems].map(([name, why]) => `${name} (${why})`).join('; ')}`)
+    this.name = 'ConfigError'
+    this.variables = [...problems.keys()]
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false })
+ajv.addFormat('uri', (value: string) => URL.canParse(value))
+const validateEnv = ajv.compile(ENV_SCHEMA)
+
+const splitList = (value: string | undefined, separator = ','): string[] =>
+  (value ?? '').split(separator).map((v) => v.trim()).filter((v) => v !== '')
+
+/** Builds the typed configuration from `env` alone (tests pass objects, the server passes process.env). */
+export function loadConfig (env: Readonly<Record<string, string | undefined>>): Config {
+  const known = new Set(Object.keys(ENV_SCHEMA.properties))
+  // Empty strings are unset: `FOO=` in an env file must not become a value.
+  const raw: Record<string, unknown> = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => known.has(name) && value !== undefined && value !== '')
+  )
+  const problems = new Map<string, string>()
+  if (!validateEnv(raw)) {
+    for (const error of validateEnv.errors ?? []) {
+      const name = error.instancePath.slice(1) || String(error.params.missingProperty ?? '')
+      if (!problems.has(name)) problems.set(name, error.params.missingProperty === undefined ? (error.message ?? 'invalid') : 'required')
+    }
+  }
+  const str = (name: string): string | undefined => typeof raw[name] === 'string' ? raw[name] : undefined
+  const num = (name: string): number => Number(raw[name])
+
+  let encryptionKeys: EncryptionKey[] = []
+  if (!problems.has('TOKEN_ENCRYPTION_KEY') && str('TOKEN_ENCRYPTION_KEY') !== undefined) {
+    try {
+      encryptionKeys = parseEncryptionKeys(str('TOKEN_ENCRYPTION_KEY') ?? '')
+    } catch (err) {
+      problems.set('TOKEN_ENCRYPTION_KEY', (err as Error).message)
+    }
+  }
+  const production = raw.NODE_ENV === 'production'
+  if (production) {
+    if (str('COGNITO_CLIENT_ID') === undefined) problems.set('COGNITO_CLIENT_ID', 'required in production')
+    if (str('COGNITO_USER_POOL_ID') === undefined && str('COGNITO_ISSUER') === undefined) {
+      problems.set('COGNITO_USER_POOL_ID', 'required in production (or COGNITO_ISSUER)')
+    }
+  }
+
+  const warnings: string[] = []
+  const runBudgetMs = num('REFRESH_RUN_BUDGET_MS')
+  const intervalMs = num('REFRESH_INTERVAL_MS')
+  const platforms = Object.fromEntries(PLATFORM_SPECS.map((spec) => {
+    const platform = platformConfig(spec, str, num, intervalMs + runBudgetMs, problems)
+    if (platform.refreshWindowMs > num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)) {
+      warnings.push(`${spec.name}: refresh window ${num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)} ms is shorter than REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS (${intervalMs + runBudgetMs} ms); tokens could lapse between two runs, so the window is raised to ${platform.refreshWindowMs} ms`)
+    }
+    return [spec.name, platform]
+  })) as Record<PlatformName, PlatformConfig>
+
+  const cronSecrets = splitList(str('CRON_SECRET'))
+  const internalApiKeys = splitList(str('INTERNAL_API_KEY'))
+  if (cronSecrets.some((s) => s.length < 16)) warnings.push('CRON_SECRET holds a secret shorter than 16 characters')
+  if (internalApiKeys.some((s) => s.length < 16)) warnings.push('INTERNAL_API_KEY holds a key shorter than 16 characters')
+  if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
+
+  if (problems.size > 0) throw new ConfigError(problems)
+
+  return {
+    nodeEnv: raw.NODE_ENV as Config['nodeEnv'],
+    port: num('PORT'),
+    host: String(raw.HOST),
+    logLevel: String(raw.LOG_LEVEL),
+    aws: { region: String(raw.AWS_REGION), dynamodbEndpoint: str('DYNAMODB_ENDPOINT') },
+    tokensTable: String(raw.TOKENS_TABLE),
+    cronSecrets,
+    internalApiKeys,
+    cookieSecret: String(raw.COOKIE_SECRET),
+    encryptionKeys,
+    appUrl: String(raw.APP_URL).replace(/\/+$/, ''),
+    cognito: {
+      userPoolId: str('COGNITO_USER_POOL_ID'),
+      clientId: str('COGNITO_CLIENT_ID'),
+      issuer: str('COGNITO_ISSUER'),
+      jwksUrl: str('COGNITO_JWKS_URL')
+    },
+    run: {
+      responseBudgetMs: num('CRON_RESPONSE_BUDGET_MS'),
+      runBudgetMs,
+      intervalMs,
+      providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
+      tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
+      needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS')
+    },
+    reauthWebhook: { url: str('REAUTH_WEBHOOK_URL'), secret: str('REAUTH_WEBHOOK_SECRET') },
+    platforms,
+    warnings
+  }
+}
+
+function platformConfig (
+  spec: PlatformSpec, str: (name: string) => string | undefined, num: (name: string) => number,
+  minWindowMs: number, problems: Map<string, string>
+): PlatformConfig {
+  const p = spec.envPrefix
+  const clientId = str(spec.clientIdVar)
+  const clientSecret = str(`${p}_CLIENT_SECRET`)
+  const redirectUri = str(`${p}_REDIRECT_URI`)
+  const credentials = [clientId, clientSecret, redirectUri]
+  // Half a set of credentials is a mistake worth stopping for; none at all is `not_configured`.
+  if (credentials.some((v) => v !== undefined) && credentials.some((v) => v === undefined)) {
+    const missing = [spec.clientIdVar, `${p}_CLIENT_SECRET`, `${p}_REDIRECT_URI`].filter((_, i) => credentials[i] === undefined)
+    for (const name of missing) problems.set(name, `required once any ${p} credential is set`)
+  }
+  const urls: Record<string, string | undefined> = { ...spec.defaultUrls }
+  for (const name of URL_VARS) {
+    const override = str(`${p}_${name}_URL`)
+    if (override !== undefined) urls[URL_KEYS[name]] = override
+  }
+  const scopes = str(`${p}_SCOPES`)
+  return {
+    name: spec.name,
+    configured: credentials.every((v) => v !== undefined),
+    clientId: clientId ?? '',
+    clientSecret: clientSecret ?? '',
+    redirectUri: redirectUri ?? '',
+    scopes: scopes === undefined ? spec.defaultScopes : splitList(scopes.replaceAll(' ', ',')),
+    urls: urls as unknown as PlatformUrls,
+    refreshWindowMs: Math.max(num(`${p}_REFRESH_WINDOW_MS`), minWindowMs),
+    refreshConcurrency: num(`${p}_REFRESH_CONCURRENCY`),
+    requestsPerMinute: spec.requestsPerMinute === undefined ? undefined : num(`${p}_REQUESTS_PER_MINUTE`)
+  }
+}

@@ -1,0 +1,54 @@
+// `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
+// persisted under .data/, and development secrets generated once into .data/ (mode 600, never printed).
+// In production none of this runs: missing configuration is a start-up error.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { generateEncryptionKey } from './store/crypto.js'
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './store/embedded-dynamodb.js'
+
+type Env = Record<string, string | undefined>
+
+const GENERATED = {
+  COOKIE_SECRET: () => randomBytes(32).toString('base64url'),
+  TOKEN_ENCRYPTION_KEY: () => generateEncryptionKey('dev1'),
+  CRON_SECRET: () => randomBytes(24).toString('base64url'),
+  INTERNAL_API_KEY: () => randomBytes(24).toString('base64url')
+} as const
+
+export interface DevEnvironment {
+  readonly env: Env
+  readonly embedded?: EmbeddedDynamoDb | undefined
+  /** What was filled in, by name only. */
+  readonly filled: readonly string[]
+}
+
+export async function prepareDevEnvironment (env: Env, dataDir = resolve('.data')): Promise<DevEnvironment> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const secretsFile = join(dataDir, 'dev-secrets.json')
+  let secrets: Record<string, string> = {}
+  try {
+    secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>
+  } catch {}
+  const filled: string[] = []
+  const out: Env = { ...env }
+  let changed = false
+  for (const [name, make] of Object.entries(GENERATED)) {
+    if (out[name] !== undefined && out[name] !== '') continue
+    if (secrets[name] === undefined) { secrets[name] = make(); changed = true }
+    out[name] = secrets[name]
+    filled.push(name)
+  }
+  if (changed) writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
+  if (out.APP_URL === undefined || out.APP_URL === '') { out.APP_URL = 'http://localhost:3000'; filled.push('APP_URL') }
+
+  let embedded: EmbeddedDynamoDb | undefined
+  if (out.DYNAMODB_ENDPOINT === undefined || out.DYNAMODB_ENDPOINT === '') {
+    const dbPath = join(dataDir, 'dynamodb')
+    mkdirSync(dbPath, { recursive: true })
+    embedded = await startEmbeddedDynamoDb({ dbPath })
+    out.DYNAMODB_ENDPOINT = embedded.endpoint
+    filled.push('DYNAMODB_ENDPOINT')
+  }
+  return { env: out, embedded, filled }
+}

@@ -1,0 +1,29 @@
+// Errors that routes answer with. `code` is stable (clients and tests match on it); `message` is safe
+// to show. The one error handler in app.ts turns these into the contract's JSON error shape.
+import { Type } from '@sinclair/typebox'
+
+export const ErrorResponse = Type.Object({
+  ok: Type.Literal(false),
+  error: Type.String(),
+  message: Type.Optional(Type.String())
+}, { $id: 'ErrorResponse' })
+
+export class HttpError extends Error {
+  readonly statusCode: number
+  readonly code: string
+  constructor (statusCode: number, code: string, message?: string) {
+    super(message ?? code)
+    this.name = 'HttpError'
+    this.statusCode = statusCode
+    this.code = code
+  }
+}
+
+export const ERROR_CODES = {
+  badRequest: 'bad_request',
+  notFound: 'not_found',
+  internal: 'internal_error',
+  storeUnavailable: 'store_unavailable',
+  unauthorized: 'unauthorized',
+  unauthenticated: 'unauthenticated'
+} as const

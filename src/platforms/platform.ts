@@ -1,0 +1,98 @@
+// The one interface every platform module implements, and the data each declares about itself.
+// Shared code iterates the registry; a platform's quirks live in its own module as data.
+import type { Account } from '../store/token-item.js'
+
+export const PLATFORM_NAMES = ['instagram', 'tiktok', 'reddit'] as const
+export type PlatformName = typeof PLATFORM_NAMES[number]
+
+export function isPlatformName (value: string): value is PlatformName {
+  return (PLATFORM_NAMES as readonly string[]).includes(value)
+}
+
+/** Provider endpoints, each overridable as `<P>_<NAME>_URL` (sandboxes, tests). */
+export interface PlatformUrls {
+  readonly authorize: string
+  readonly token: string
+  readonly refresh: string
+  readonly userinfo: string
+  readonly revoke?: string | undefined
+  /** Instagram only: the short-lived → long-lived exchange. */
+  readonly exchange?: string | undefined
+}
+
+/** What a platform declares about itself; config.ts reads its variables from this. */
+export interface PlatformSpec {
+  readonly name: PlatformName
+  /** Prefix of its variables: `REDDIT` → REDDIT_CLIENT_ID, REDDIT_TOKEN_URL, … */
+  readonly envPrefix: string
+  /** Name of the client id variable (TikTok calls it a client key). */
+  readonly clientIdVar: string
+  readonly defaultUrls: PlatformUrls
+  readonly defaultScopes: readonly string[]
+  /** How far ahead of expiry the runbook refreshes (before the lapse rule raises it). */
+  readonly defaultRefreshWindowMs: number
+  readonly defaultRefreshConcurrency: number
+  /** The provider's published request cap per client id, if it publishes one. */
+  readonly requestsPerMinute?: number | undefined
+  /** The provider's documented minimum token age before a refresh is accepted (Instagram: 24 h). */
+  readonly minRefreshAgeMs?: number | undefined
+}
+
+/** A platform's settings once configuration is loaded. */
+export interface PlatformConfig {
+  readonly name: PlatformName
+  readonly configured: boolean
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly redirectUri: string
+  readonly scopes: readonly string[]
+  readonly urls: PlatformUrls
+  /** The effective window (raised by the lapse rule when shorter than interval + run budget). */
+  readonly refreshWindowMs: number
+  readonly refreshConcurrency: number
+  readonly requestsPerMinute?: number | undefined
+}
+
+/** Tokens as a provider answers them, lifetimes already turned into instants. */
+export interface TokenGrant {
+  readonly accessToken: string
+  readonly refreshToken?: string | undefined
+  readonly expiresAtMs: number
+  readonly refreshExpiresAtMs?: number | undefined
+  readonly scopes?: readonly string[] | undefined
+}
+
+export interface ConnectedGrant extends TokenGrant {
+  readonly account: Account
+}
+
+/** How a refresh ended, as the run needs to know it. Codes are ours, never a provider's body. */
+export type RefreshOutcome =
+  | { readonly kind: 'refreshed', readonly grant: TokenGrant }
+  /** Try again later: network, timeout, 5xx, 429, malformed answers, server_error, Graph 1/2/4/17/341. */
+  | { readonly kind: 'transient', readonly code: string, readonly retryAfterMs?: number | undefined }
+  /** The grant is dead for this token: invalid_grant, invalid_client / unauthorized_client, Graph 190. */
+  | { readonly kind: 'permanent', readonly code: string }
+
+/** The input of a refresh: the stored secrets and what is known about the token. */
+export interface RefreshInput {
+  readonly accessToken: string
+  readonly refreshToken?: string | undefined
+}
+
+/** What the connect flow asks of a platform; failures throw ProviderError (provider-http.ts). */
+export interface Platform {
+  readonly name: PlatformName
+  readonly spec: PlatformSpec
+  readonly config: PlatformConfig
+  /** PKCE S256 where the provider's documentation accepts it (TikTok). */
+  readonly usesPkce: boolean
+  /** The provider's authorize URL for one flow. */
+  authorizationUrl (input: { readonly state: string, readonly codeChallenge?: string | undefined }): URL
+  /** Code → tokens (Instagram: → long-lived token) → account id and username. */
+  exchangeCode (input: { readonly code: string, readonly codeVerifier?: string | undefined }): Promise<ConnectedGrant>
+  /** Never throws for a provider answer: every answer becomes an outcome. */
+  refresh (input: RefreshInput): Promise<RefreshOutcome>
+  /** Revokes at the provider; false where it has no endpoint or the call failed. */
+  revoke (input: RefreshInput): Promise<boolean>
+}

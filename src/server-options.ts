@@ -1,0 +1,28 @@
+// The Fastify options, in one function that server.ts and the test helper both call, so tests run
+// with the real logger, redaction and timeouts.
+import type { FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
+
+export function serverOptions (config: Pick<Config, 'logLevel' | 'nodeEnv'>, stream?: NodeJS.WritableStream): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      serializers: {
+        req: serializeRequest as never,
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
+      },
+      ...(stream === undefined ? {} : { stream })
+    },
+    // Behind Amplify / a load balancer: the client address comes from X-Forwarded-For.
+    trustProxy: true,
+    bodyLimit: 64 * 1024,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
+  }
+}

@@ -1,0 +1,60 @@
+// The process: configuration, the embedded store in development, the Fastify instance, listen, and a
+// graceful shutdown that also stops the embedded DynamoDB Local (no java process left behind).
+import closeWithGrace from 'close-with-grace'
+import Fastify from 'fastify'
+import app from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { prepareDevEnvironment, type DevEnvironment } from './dev-environment.js'
+import { serverOptions } from './server-options.js'
+import { createDynamoClients } from './store/dynamodb-client.js'
+import { ensureTable } from './store/table.js'
+
+async function main (): Promise<void> {
+  const production = process.env.NODE_ENV === 'production'
+  let dev: DevEnvironment | undefined
+  let config: Config
+  try {
+    if (!production) dev = await prepareDevEnvironment(process.env)
+    config = loadConfig(dev?.env ?? process.env)
+  } catch (err) {
+    await dev?.embedded?.stop()
+    const message = err instanceof ConfigError ? err.message : `start-up failed: ${(err as Error).message}`
+    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), msg: message })}\n`)
+    process.exit(1)
+  }
+
+  const server = Fastify(serverOptions(config))
+  for (const warning of config.warnings) server.log.warn(warning)
+  if (dev !== undefined && dev.filled.length > 0) {
+    server.log.info({ filled: dev.filled }, 'development defaults in use (secrets are kept in .data/dev-secrets.json)')
+  }
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) server.log.error({ err: { name: err.name, message: err.message } }, 'shutting down after an error')
+    else server.log.info({ signal }, 'shutting down')
+    await server.close()
+    await dev?.embedded?.stop()
+  })
+
+  try {
+    // A store we were pointed at locally (embedded, compose) gets its table; AWS tables come from infra/.
+    if (config.aws.dynamodbEndpoint !== undefined) {
+      const { client } = createDynamoClients({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint })
+      try {
+        const { created } = await ensureTable(client, config.tokensTable)
+        server.log.info({ table: config.tokensTable, created }, 'table ready')
+      } finally {
+        client.destroy()
+      }
+    }
+    await server.register(app, { config })
+    await server.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    server.log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'start-up failed')
+    await server.close()
+    await dev?.embedded?.stop()
+    process.exit(1)
+  }
+}
+
+await main()

@@ -1,0 +1,120 @@
+// Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
+// Conditions are named fragments; the timelines they guard are drawn above each one.
+import type { DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import { BY_EXPIRY_INDEX } from './table.js'
+import { ATTR, TOKEN_STATUS, type TokenKey } from './token-item.js'
+
+/** Every attribute goes through ExpressionAttributeNames (`#name`), so reserved words never bite. */
+const names = (...attrs: string[]): Record<string, string> =>
+  Object.fromEntries(attrs.map((a) => [`#${a}`, a]))
+
+const key = (k: TokenKey): Record<string, string> => ({ [ATTR.userId]: k.userId, [ATTR.platform]: k.platform })
+
+// Writer A reads version 3, writer B reads version 3; A writes 4; B's write must not land on 4.
+const VERSION_UNCHANGED = `#${ATTR.version} = :readVersion`
+// A first connection: nothing there yet.
+const ITEM_ABSENT = `attribute_not_exists(#${ATTR.userId})`
+// Claim taken at t0 until t0+lease by run A; run B at t1 > t0+lease may take it (A is presumed dead).
+const NO_LIVE_CLAIM = `(attribute_not_exists(#${ATTR.claimUntilMs}) OR #${ATTR.claimUntilMs} < :nowMs)`
+// Only the claimer that read `readVersion` may write the provider's answer.
+const CLAIM_IS_MINE = `#${ATTR.claimId} = :claimId`
+
+export function getTokenParams (table: string, k: TokenKey, consistent: boolean): GetCommandInput {
+  return { TableName: table, Key: key(k), ConsistentRead: consistent }
+}
+
+export function listByUserParams (table: string, userId: string, startKey?: Record<string, unknown>): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: `#${ATTR.userId} = :userId`,
+    ExpressionAttributeNames: names(ATTR.userId),
+    ExpressionAttributeValues: { ':userId': userId },
+    ConsistentRead: true,
+    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+  }
+}
+
+/** One page of due keys of one platform: `platform = :p AND expiresAt <= :t` on the sparse index. */
+export function queryDueParams (table: string, platform: string, untilMs: number, pageSize: number, startKey?: Record<string, unknown>): QueryCommandInput {
+  return {
+    TableName: table,
+    IndexName: BY_EXPIRY_INDEX,
+    KeyConditionExpression: `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} <= :untilMs`,
+    ExpressionAttributeNames: names(ATTR.platform, ATTR.expiresAt),
+    ExpressionAttributeValues: { ':platform': platform, ':untilMs': untilMs },
+    Limit: pageSize,
+    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+  }
+}
+
+/** A (re)connection replaces the item whole: new grant, version + 1, no claim, no failure history. */
+export function putConnectionParams (table: string, item: Record<string, unknown>, readVersion: number | undefined): PutCommandInput {
+  return {
+    TableName: table,
+    Item: item,
+    ConditionExpression: readVersion === undefined ? ITEM_ABSENT : VERSION_UNCHANGED,
+    ExpressionAttributeNames: readVersion === undefined ? names(ATTR.userId) : names(ATTR.version),
+    ...(readVersion === undefined ? {} : { ExpressionAttributeValues: { ':readVersion': readVersion } })
+  }
+}
+
+export function claimParams (table: string, k: TokenKey, readVersion: number, claimId: string, claimUntilMs: number, nowMs: number): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `SET #${ATTR.claimId} = :claimId, #${ATTR.claimUntilMs} = :claimUntilMs`,
+    ConditionExpression: `${VERSION_UNCHANGED} AND #${ATTR.status} = :connected AND ${NO_LIVE_CLAIM}`,
+    ExpressionAttributeNames: names(ATTR.claimId, ATTR.claimUntilMs, ATTR.version, ATTR.status),
+    ExpressionAttributeValues: { ':claimId': claimId, ':claimUntilMs': claimUntilMs, ':readVersion': readVersion, ':nowMs': nowMs, ':connected': TOKEN_STATUS.connected },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD'
+  }
+}
+
+export interface ClaimedWrite {
+  readonly claimId: string
+  readonly readVersion: number
+  readonly nowMs: number
+}
+
+/**
+ * The claimer's write: `set` and `remove` change the item, the claim is dropped, the version moves
+ * on, and `lastClaimId` records who wrote so a write whose answer was lost can be settled by a read.
+ */
+export function claimedUpdateParams (table: string, k: TokenKey, write: ClaimedWrite, set: Record<string, unknown>, remove: readonly string[]): UpdateCommandInput {
+  const setNames = Object.keys(set)
+  const removeNames = [...new Set([...remove, ATTR.claimId, ATTR.claimUntilMs])].filter((n) => !setNames.includes(n))
+  const setClauses = setNames.map((n) => `#${n} = :${n}`)
+  setClauses.push(`#${ATTR.version} = #${ATTR.version} + :one`, `#${ATTR.lastClaimId} = :claimId`, `#${ATTR.updatedAtMs} = :nowMs`)
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `SET ${setClauses.join(', ')} REMOVE ${removeNames.map((n) => `#${n}`).join(', ')}`,
+    ConditionExpression: `${CLAIM_IS_MINE} AND ${VERSION_UNCHANGED}`,
+    ExpressionAttributeNames: names(...setNames, ...removeNames, ATTR.version, ATTR.lastClaimId, ATTR.updatedAtMs, ATTR.claimId),
+    ExpressionAttributeValues: {
+      ...Object.fromEntries(setNames.map((n) => [`:${n}`, set[n]])),
+      ':one': 1,
+      ':claimId': write.claimId,
+      ':readVersion': write.readVersion,
+      ':nowMs': write.nowMs
+    },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD'
+  }
+}
+
+/** Gives a claim back untouched (nothing was sent to the provider). */
+export function releaseClaimParams (table: string, k: TokenKey, claimId: string): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `REMOVE #${ATTR.claimId}, #${ATTR.claimUntilMs}`,
+    ConditionExpression: CLAIM_IS_MINE,
+    ExpressionAttributeNames: names(ATTR.claimId, ATTR.claimUntilMs),
+    ExpressionAttributeValues: { ':claimId': claimId }
+  }
+}
+
+export function deleteConnectionParams (table: string, k: TokenKey): DeleteCommandInput {
+  return { TableName: table, Key: key(k), ReturnValues: 'ALL_OLD' }
+}

@@ -1,0 +1,224 @@
+// The token store: connections of users to platforms, encrypted at rest, written under versions and
+// per-token claims so that two writers never lose a rotated refresh token (RFC 9700 §4.14.2).
+// No Fastify here: routes, the refresh run, the CLI and benchmarks all use this factory.
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { Cipher } from './crypto.js'
+import { isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
+import {
+  ATTR, isUserKey, openSecrets, recordFromItem, sealSecrets, TOKEN_STATUS,
+  type Account, type TokenKey, type TokenRecord, type TokenSecrets
+} from './token-item.js'
+import {
+  claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
+  putConnectionParams, queryDueParams, releaseClaimParams, type ClaimedWrite
+} from './token-params.js'
+
+export interface NewConnection extends TokenKey {
+  readonly account: Account
+  readonly scopes: readonly string[]
+  readonly accessToken: string
+  readonly refreshToken?: string | undefined
+  readonly expiresAtMs: number
+  readonly refreshExpiresAtMs?: number | undefined
+}
+
+export interface RefreshedTokens {
+  readonly accessToken: string
+  /** A rotated refresh token; undefined keeps the stored one (never overwritten with empty). */
+  readonly refreshToken?: string | undefined
+  readonly expiresAtMs: number
+  readonly refreshExpiresAtMs?: number | undefined
+  readonly scopes?: readonly string[] | undefined
+}
+
+export type ClaimResult =
+  | { readonly claimed: true, readonly claimId: string, readonly claimUntilMs: number }
+  | { readonly claimed: false, readonly reason: 'gone' | 'version_changed' | 'claimed_by_other' | 'not_connected', readonly current?: TokenRecord }
+
+export type WriteResult =
+  | { readonly written: true, readonly record: TokenRecord }
+  | { readonly written: false, readonly reason: 'lost_claim', readonly current?: TokenRecord }
+
+export interface DueKey extends TokenKey {
+  readonly expiresAtMs: number
+}
+
+export interface TokenStoreOptions {
+  readonly doc: DynamoDBDocumentClient
+  readonly table: string
+  readonly cipher: Cipher
+  readonly now?: () => number
+  /** Attempts at settling a write whose answer was lost (network), by re-reading. */
+  readonly settleAttempts?: number
+}
+
+export type TokenStore = ReturnType<typeof createTokenStore>
+
+export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3 }: TokenStoreOptions) {
+  async function get (key: TokenKey, consistent = true): Promise<TokenRecord | undefined> {
+    const { Item } = await storeCall('GetItem', () => doc.send(new GetCommand(getTokenParams(table, key, consistent))))
+    return Item === undefined ? undefined : recordFromItem(Item)
+  }
+
+  async function claimedUpdate (key: TokenKey, write: ClaimedWrite, set: Record<string, unknown>, remove: readonly string[]): Promise<WriteResult> {
+    const params = claimedUpdateParams(table, key, write, set, remove)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { Attributes } = await doc.send(new UpdateCommand(params))
+        return { written: true, record: recordFromItem(Attributes ?? {}) }
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) {
+          const current = err.Item === undefined ? undefined : recordFromItem(err.Item)
+          // Our own earlier attempt may have landed before its answer was lost.
+          if (current?.version === write.readVersion + 1 && (err.Item?.[ATTR.lastClaimId] === write.claimId)) {
+            return { written: true, record: current }
+          }
+          return current === undefined ? { written: false, reason: 'lost_claim' } : { written: false, reason: 'lost_claim', current }
+        }
+        // Outcome unknown: the same conditional write either lands now or tells us (above) it had.
+        if (attempt >= settleAttempts) throw new StoreUnavailableError('UpdateItem', err)
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt))
+      }
+    }
+  }
+
+  return {
+    get,
+
+    openSecrets (record: TokenRecord): TokenSecrets {
+      return openSecrets(cipher, record)
+    },
+
+    async listByUser (userId: string): Promise<TokenRecord[]> {
+      const records: TokenRecord[] = []
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await storeCall('Query', () => doc.send(new QueryCommand(listByUserParams(table, userId, startKey))))
+        for (const item of page.Items ?? []) records.push(recordFromItem(item))
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined)
+      return records
+    },
+
+    /** Due keys of one platform, page by page from the sparse index; never the whole set in memory. */
+    async * queryDue (platform: string, untilMs: number, pageSize = 100): AsyncGenerator<DueKey[]> {
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await storeCall('Query', () => doc.send(new QueryCommand(queryDueParams(table, platform, untilMs, pageSize, startKey))))
+        const keys: DueKey[] = []
+        for (const item of page.Items ?? []) {
+          const userId = item[ATTR.userId]
+          const expiresAtMs = item[ATTR.expiresAt]
+          if (typeof userId !== 'string' || !isUserKey(userId) || typeof expiresAtMs !== 'number') continue
+          keys.push({ userId, platform, expiresAtMs })
+        }
+        if (keys.length > 0) yield keys
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined)
+    },
+
+    /** Stores a new grant, replacing any older one of the same user and platform (the newer version wins). */
+    async saveConnection (connection: NewConnection): Promise<TokenRecord> {
+      const nowMs = now()
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await get(connection, true)
+        const item = {
+          [ATTR.userId]: connection.userId,
+          [ATTR.platform]: connection.platform,
+          [ATTR.status]: TOKEN_STATUS.connected,
+          [ATTR.version]: (current?.version ?? 0) + 1,
+          [ATTR.accountId]: connection.account.id,
+          [ATTR.username]: connection.account.username,
+          [ATTR.scopes]: [...connection.scopes],
+          [ATTR.expiresAt]: connection.expiresAtMs,
+          [ATTR.refreshExpiresAtMs]: connection.refreshExpiresAtMs,
+          [ATTR.issuedAtMs]: nowMs,
+          [ATTR.connectedAtMs]: nowMs,
+          [ATTR.updatedAtMs]: nowMs,
+          [ATTR.attempts]: 0,
+          ...sealSecrets(cipher, connection, connection)
+        }
+        try {
+          await storeCall('PutItem', () => doc.send(new PutCommand(putConnectionParams(table, item, current?.version))))
+          return recordFromItem(item)
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err
+          // Another writer moved the item between our read and our write: read again.
+        }
+      }
+      throw new StoreUnavailableError('PutItem', new Error('too much contention on one connection'))
+    },
+
+    /** Takes the right to call the provider with this token's refresh token (see token-params.ts). */
+    async claim (record: TokenRecord, claimId: string, leaseMs: number): Promise<ClaimResult> {
+      const nowMs = now()
+      const claimUntilMs = nowMs + leaseMs
+      try {
+        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(claimParams(table, record, record.version, claimId, claimUntilMs, nowMs))))
+        return { claimed: true, claimId, claimUntilMs }
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err
+        if (err.Item === undefined) return { claimed: false, reason: 'gone' }
+        const current = recordFromItem(err.Item)
+        const reason = current.version !== record.version
+          ? 'version_changed'
+          : current.status !== TOKEN_STATUS.connected ? 'not_connected' : 'claimed_by_other'
+        return { claimed: false, reason, current }
+      }
+    },
+
+    /** Writes a provider's fresh tokens; the rotated refresh token lands in the same write. */
+    async completeRefresh (record: TokenRecord, claimId: string, tokens: RefreshedTokens): Promise<WriteResult> {
+      const nowMs = now()
+      const set: Record<string, unknown> = {
+        ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),
+        [ATTR.expiresAt]: tokens.expiresAtMs,
+        [ATTR.issuedAtMs]: nowMs,
+        [ATTR.lastRefreshedAtMs]: nowMs,
+        [ATTR.attempts]: 0
+      }
+      if (tokens.refreshExpiresAtMs !== undefined) set[ATTR.refreshExpiresAtMs] = tokens.refreshExpiresAtMs
+      if (tokens.scopes !== undefined) set[ATTR.scopes] = [...tokens.scopes]
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, [ATTR.lastError, ATTR.nextAttemptAtMs])
+    },
+
+    /** A transient failure: the token stays due, with its attempts counted and a time before the next try. */
+    async recordFailure (record: TokenRecord, claimId: string, errorCode: string, nextAttemptAtMs: number): Promise<WriteResult> {
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs: now() }, {
+        [ATTR.attempts]: record.attempts + 1,
+        [ATTR.lastError]: errorCode,
+        [ATTR.nextAttemptAtMs]: nextAttemptAtMs
+      }, [])
+    },
+
+    /**
+     * A permanent failure: the token leaves the sparse byExpiry index (no expiresAt) and gains a TTL
+     * (epoch seconds) so DynamoDB purges it after the retention period.
+     */
+    async markNeedsReauth (record: TokenRecord, claimId: string, reason: string, retentionDays: number): Promise<WriteResult> {
+      const nowMs = now()
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, {
+        [ATTR.status]: TOKEN_STATUS.needsReauth,
+        [ATTR.lastError]: reason,
+        [ATTR.needsReauthAtMs]: nowMs,
+        [ATTR.ttl]: Math.floor(nowMs / 1000) + retentionDays * 86_400
+      }, [ATTR.expiresAt, ATTR.nextAttemptAtMs])
+    },
+
+    async releaseClaim (key: TokenKey, claimId: string): Promise<boolean> {
+      try {
+        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(releaseClaimParams(table, key, claimId))))
+        return true
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false
+        throw err
+      }
+    },
+
+    /** Forgets a connection; answers what was there (to say `not_connected` when nothing was). */
+    async deleteConnection (key: TokenKey): Promise<TokenRecord | undefined> {
+      const { Attributes } = await storeCall('DeleteItem', () => doc.send(new DeleteCommand(deleteConnectionParams(table, key))))
+      return Attributes === undefined ? undefined : recordFromItem(Attributes)
+    }
+  }
+}
