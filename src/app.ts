@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from './config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from './errors.js'
 import configPlugin from './plugins/config.js'
+import platformsPlugin from './plugins/platforms.js'
 import storePlugin from './plugins/store.js'
 import healthRoutes from './routes/health.js'
 import { StoreUnavailableError } from './store/errors.js'
@@ -22,12 +23,14 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   instance.addSchema(ErrorResponse)
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
+  await instance.register(platformsPlugin, { fetch: opts.fetch })
 
   instance.setErrorHandler(errorHandler)
   instance.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ ok: false, error: ERROR_CODES.notFound })
   })
 
+  // Routes, each in its own scope (security hooks live in the scope they guard).
   await instance.register(healthRoutes)
 }
 

@@ -68,7 +68,12 @@ export interface ConnectedGrant extends TokenGrant {
 
 /** How a refresh ended, as the run needs to know it. Codes are ours, never a provider's body. */
 export type RefreshOutcome =
-  | { readonly kind: 'refreshed', readonly grant: TokenGrant }
+  /**
+   * `warning` marks an answer kept despite a defect, e.g. a missing or non-positive `expires_in`:
+   * the tokens are stored (a rotated refresh token must not be lost) with expiresAtMs = now, so the
+   * token stays due and is refreshed again by a later run.
+   */
+  | { readonly kind: 'refreshed', readonly grant: TokenGrant, readonly warning?: string | undefined }
   /** Try again later: network, timeout, 5xx, 429, malformed answers, server_error, Graph 1/2/4/17/341. */
   | { readonly kind: 'transient', readonly code: string, readonly retryAfterMs?: number | undefined }
   /** The grant is dead for this token: invalid_grant, invalid_client / unauthorized_client, Graph 190. */
