@@ -1,5 +1,7 @@
 // Typed store failures. A DynamoDB error is reported by its name only: SDK messages can quote
 // request details, and nothing from a request belongs in a log line or a response.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
 export const STORE_ERRORS = {
   unavailable: 'store_unavailable'
 } as const
@@ -21,6 +23,29 @@ export function errorName (err: unknown): string {
 
 export function isConditionalCheckFailed (err: unknown): err is Error & { Item?: Record<string, unknown> } {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException'
+}
+
+const ATTRIBUTE_VALUE_TYPES = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL'])
+
+function isAttributeValue (value: unknown): value is AttributeValue {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const keys = Object.keys(value)
+  return keys.length === 1 && ATTRIBUTE_VALUE_TYPES.has(keys[0] ?? '')
+}
+
+/**
+ * The item a failed condition saw (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), as plain values.
+ * The DocumentClient unmarshalls responses but NOT this error field (lib-dynamodb 3.x leaves it as
+ * `{ S: … }`, measured on DynamoDB Local): read `err.Item` only through here. Already plain items pass
+ * through, so this stays right if a later SDK unmarshalls it. Undefined when the item did not exist.
+ */
+export function conditionFailedItem (err: unknown): Record<string, unknown> | undefined {
+  if (!isConditionalCheckFailed(err) || err.Item === undefined) return undefined
+  const values = Object.values(err.Item)
+  if (values.length > 0 && values.every(isAttributeValue)) {
+    return unmarshall(err.Item as Record<string, AttributeValue>, { wrapNumbers: false })
+  }
+  return err.Item
 }
 
 /** Runs one DynamoDB call, turning anything but a conditional-check failure into StoreUnavailableError. */

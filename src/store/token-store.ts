@@ -3,7 +3,7 @@
 // No Fastify here: routes, the refresh run, the CLI and benchmarks all use this factory.
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Cipher } from './crypto.js'
-import { isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
+import { conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
 import {
   ATTR, isUserKey, openSecrets, recordFromItem, sealSecrets, TOKEN_STATUS,
   type Account, type TokenKey, type TokenRecord, type TokenSecrets
@@ -68,9 +68,10 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         return { written: true, record: recordFromItem(Attributes ?? {}) }
       } catch (err) {
         if (isConditionalCheckFailed(err)) {
-          const current = err.Item === undefined ? undefined : recordFromItem(err.Item)
+          const item = conditionFailedItem(err)
+          const current = item === undefined ? undefined : recordFromItem(item)
           // Our own earlier attempt may have landed before its answer was lost.
-          if (current?.version === write.readVersion + 1 && (err.Item?.[ATTR.lastClaimId] === write.claimId)) {
+          if (current?.version === write.readVersion + 1 && item?.[ATTR.lastClaimId] === write.claimId) {
             return { written: true, record: current }
           }
           return current === undefined ? { written: false, reason: 'lost_claim' } : { written: false, reason: 'lost_claim', current }
@@ -158,8 +159,9 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         return { claimed: true, claimId, claimUntilMs }
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err
-        if (err.Item === undefined) return { claimed: false, reason: 'gone' }
-        const current = recordFromItem(err.Item)
+        const item = conditionFailedItem(err)
+        if (item === undefined) return { claimed: false, reason: 'gone' }
+        const current = recordFromItem(item)
         const reason = current.version !== record.version
           ? 'version_changed'
           : current.status !== TOKEN_STATUS.connected ? 'not_connected' : 'claimed_by_other'
