@@ -70,8 +70,11 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         if (isConditionalCheckFailed(err)) {
           const item = conditionFailedItem(err)
           const current = item === undefined ? undefined : recordFromItem(item)
-          // Our own earlier attempt may have landed before its answer was lost.
-          if (current?.version === write.readVersion + 1 && item?.[ATTR.lastClaimId] === write.claimId) {
+          // Only after an attempt whose answer was lost: did that attempt land? It did if the item is
+          // exactly our write (our claim id, the next version, the very values we sent: ciphertexts
+          // carry a fresh nonce, so no other write can match them).
+          if (attempt > 1 && item !== undefined && current?.version === write.readVersion + 1 &&
+            item[ATTR.lastClaimId] === write.claimId && Object.entries(set).every(([name, value]) => sameValue(item[name], value))) {
             return { written: true, record: current }
           }
           return current === undefined ? { written: false, reason: 'lost_claim' } : { written: false, reason: 'lost_claim', current }
@@ -223,4 +226,8 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       return Attributes === undefined ? undefined : recordFromItem(Attributes)
     }
   }
+}
+
+function sameValue (stored: unknown, sent: unknown): boolean {
+  return JSON.stringify(stored) === JSON.stringify(sent)
 }
