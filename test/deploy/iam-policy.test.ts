@@ -1,0 +1,110 @@
+// The IAM policies grant exactly the DynamoDB actions the code sends, in both directions: the
+// service's runtime policy (infra/policies/oauth-tokens-minimal-iam.json) and the operators' policy
+// (…-ops-iam.json: the runtime actions plus table management for `npm run ops -- create-table`).
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import t from 'tap'
+import { BY_EXPIRY_INDEX, DEFAULT_TABLE_NAME } from '../../src/store/table.js'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const TABLE_ARN = `arn:aws:dynamodb:*:*:table/${DEFAULT_TABLE_NAME}`
+const INDEX_ARN = `${TABLE_ARN}/index/${BY_EXPIRY_INDEX}`
+
+/** SDK command class (client-dynamodb or lib-dynamodb) → the IAM action it needs. */
+const ACTION_OF: ReadonlyMap<string, string> = new Map([
+  ['Get', 'GetItem'], ['GetItem', 'GetItem'], ['Put', 'PutItem'], ['PutItem', 'PutItem'],
+  ['Update', 'UpdateItem'], ['UpdateItem', 'UpdateItem'], ['Delete', 'DeleteItem'], ['DeleteItem', 'DeleteItem'],
+  ['Query', 'Query'], ['Scan', 'Scan'], ['BatchGet', 'BatchGetItem'], ['BatchGetItem', 'BatchGetItem'],
+  ['BatchWrite', 'BatchWriteItem'], ['BatchWriteItem', 'BatchWriteItem'], ['TransactGet', 'GetItem'],
+  ['TransactGetItems', 'GetItem'], ['TransactWrite', 'ConditionCheckItem'], ['TransactWriteItems', 'ConditionCheckItem'],
+  ['ExecuteStatement', 'PartiQLSelect'], ['CreateTable', 'CreateTable'], ['DescribeTable', 'DescribeTable'],
+  ['DeleteTable', 'DeleteTable'], ['UpdateTable', 'UpdateTable'], ['ListTables', 'ListTables'],
+  ['DescribeTimeToLive', 'DescribeTimeToLive'], ['UpdateTimeToLive', 'UpdateTimeToLive']
+])
+
+// Where a command sits decides who needs it. Local-only code (the embedded DynamoDB Local of
+// `npm start` and the test run) needs no AWS permission; table management runs from the ops CLI
+// (and, for a local endpoint only, from server.ts through ensureTable): operators' policy.
+const LOCAL_ONLY = ['src/store/embedded-dynamodb.ts', 'src/dev-environment.ts']
+const isOps = (file: string): boolean => file.startsWith('src/cli/') || file === 'src/store/table.ts'
+
+function sourceFiles (dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith('.ts') ? [path] : []
+  })
+}
+
+interface Use { readonly file: string, readonly command: string }
+
+/** Every `new XxxCommand(` of the DynamoDB SDKs under src/ (other SDKs' commands are ignored). */
+function commandsInSource (): Use[] {
+  const uses: Use[] = []
+  for (const path of sourceFiles(join(ROOT, 'src'))) {
+    const text = readFileSync(path, 'utf8')
+    if (!/@aws-sdk\/(client-dynamodb|lib-dynamodb)/.test(text)) continue
+    for (const match of text.matchAll(/new\s+([A-Z][A-Za-z]*)Command\s*\(/g)) {
+      uses.push({ file: relative(ROOT, path).split('\\').join('/'), command: match[1] as string })
+    }
+  }
+  return uses
+}
+
+interface Statement { Sid?: string, Effect: string, Action: string | string[], Resource: string | string[] }
+interface Policy { Version: string, Statement: Statement[] }
+
+const list = (v: string | string[]): string[] => Array.isArray(v) ? v : [v]
+const sorted = (s: Iterable<string>): string[] => [...new Set(s)].sort()
+const readPolicy = (name: string): Policy => JSON.parse(readFileSync(join(ROOT, 'infra', 'policies', name), 'utf8')) as Policy
+
+function actionsOf (uses: readonly Use[]): string[] {
+  return sorted(uses.map((u) => {
+    const action = ACTION_OF.get(u.command)
+    if (action === undefined) throw new Error(`${u.file}: ${u.command}Command has no IAM mapping in this test: add it`)
+    return `dynamodb:${action}`
+  }))
+}
+
+const uses = commandsInSource()
+const runtimeUses = uses.filter((u) => !LOCAL_ONLY.includes(u.file) && !isOps(u.file))
+const opsUses = uses.filter((u) => !LOCAL_ONLY.includes(u.file))
+
+t.test('the source scan finds the commands the store is known to send', async (t) => {
+  // Guards the scan itself: a regex that stopped matching would make every comparison vacuous.
+  t.ok(runtimeUses.some((u) => u.command === 'Get'), 'GetCommand seen')
+  t.ok(runtimeUses.some((u) => u.command === 'Query'), 'QueryCommand seen')
+  t.ok(uses.some((u) => u.command === 'CreateTable' && u.file === 'src/store/table.ts'), 'CreateTableCommand seen')
+})
+
+for (const [file, expected] of [['oauth-tokens-minimal-iam.json', runtimeUses], ['oauth-tokens-ops-iam.json', opsUses]] as const) {
+  t.test(`${file} grants exactly what the code sends`, async (t) => {
+    const policy = readPolicy(file)
+    t.equal(policy.Version, '2012-10-17')
+    for (const s of policy.Statement) {
+      t.equal(s.Effect, 'Allow', `${s.Sid ?? '?'}: Allow only`)
+      for (const r of list(s.Resource)) t.ok(r === TABLE_ARN || r === INDEX_ARN, `${s.Sid ?? '?'}: ${r} is the table or its ${BY_EXPIRY_INDEX} index`)
+      for (const a of list(s.Action)) t.notOk(a.includes('*'), `${a}: no wildcard actions`)
+    }
+    const granted = sorted(policy.Statement.flatMap((s) => list(s.Action)))
+    const needed = actionsOf(expected)
+    t.same(granted.filter((a) => !needed.includes(a)), [], 'no action granted that the code never sends')
+    t.same(needed.filter((a) => !granted.includes(a)), [], `no action sent that is not granted (${expected.map((u) => `${u.file}:${u.command}`).join(', ')})`)
+
+    const onIndex = sorted(policy.Statement.filter((s) => list(s.Resource).includes(INDEX_ARN)).flatMap((s) => list(s.Action)))
+    t.same(onIndex, ['dynamodb:Query'], `the ${BY_EXPIRY_INDEX} index is only queried`)
+    const onTable = sorted(policy.Statement.filter((s) => list(s.Resource).includes(TABLE_ARN)).flatMap((s) => list(s.Action)))
+    t.same(onTable, needed, 'the table statement holds every action the code sends')
+  })
+}
+
+t.test('table management never runs on the service path against AWS', async (t) => {
+  // ensureTable needs CreateTable/UpdateTimeToLive, which the runtime policy does not grant: only
+  // the ops CLI, and server.ts behind a configured local endpoint, may call it.
+  const callers = sourceFiles(join(ROOT, 'src'))
+    .filter((p) => /\bensureTable\s*\(/.test(readFileSync(p, 'utf8')))
+    .map((p) => relative(ROOT, p).split('\\').join('/'))
+    .filter((f) => f !== 'src/store/table.ts')
+  for (const file of callers) t.ok(file === 'src/server.ts' || isOps(file), `${file} may call ensureTable`)
+  const server = readFileSync(join(ROOT, 'src', 'server.ts'), 'utf8')
+  t.match(server, /if \(config\.aws\.dynamodbEndpoint !== undefined\) \{[\s\S]*?ensureTable\(/, 'server.ts creates the table only for a configured endpoint')
+})
