@@ -3,10 +3,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from './config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from './errors.js'
+import cookie from '@fastify/cookie'
 import configPlugin from './plugins/config.js'
+import identityPlugin from './plugins/identity.js'
+import lockPlugin from './plugins/lock.js'
 import platformsPlugin from './plugins/platforms.js'
 import storePlugin from './plugins/store.js'
+import authRoutes from './routes/auth.js'
+import cronRoutes from './routes/cron.js'
 import healthRoutes from './routes/health.js'
+import platformsRoutes from './routes/platforms.js'
 import { StoreUnavailableError } from './store/errors.js'
 import type { DynamoClients } from './store/dynamodb-client.js'
 
@@ -24,6 +30,11 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
   await instance.register(platformsPlugin, { fetch: opts.fetch })
+  // The cron run lock and this process's refresh runs (stopped cleanly on close).
+  await instance.register(lockPlugin)
+  // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.
+  await instance.register(cookie, { secret: opts.config.cookieSecret, hook: 'onRequest' })
+  await instance.register(identityPlugin, { fetch: opts.fetch })
 
   instance.setErrorHandler(errorHandler)
   instance.setNotFoundHandler((request, reply) => {
@@ -32,6 +43,9 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
 
   // Routes, each in its own scope (security hooks live in the scope they guard).
   await instance.register(healthRoutes)
+  await instance.register(cronRoutes)
+  await instance.register(authRoutes)
+  await instance.register(platformsRoutes)
 }
 
 /** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */

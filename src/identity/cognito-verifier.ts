@@ -1,0 +1,140 @@
+// Verifies Cognito JWTs (access or id tokens) with aws-jwt-verify: signature against the pool's JWKS,
+// issuer, expiry, token_use, and the client id (`client_id` on access tokens, `aud` on id tokens).
+// @see https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
+import { CognitoJwtVerifier } from 'aws-jwt-verify'
+import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier'
+import {
+  CognitoJwtInvalidClientIdError, CognitoJwtInvalidTokenUseError, FetchError, JwtExpiredError,
+  JwtInvalidIssuerError, JwtInvalidSignatureAlgorithmError, JwtInvalidSignatureError, JwtNotBeforeError,
+  JwtParseError, KidNotFoundInJwksError, ParameterValidationError, WaitPeriodNotYetEndedJwkError
+} from 'aws-jwt-verify/error'
+import type { Fetcher } from 'aws-jwt-verify/https'
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk'
+import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier'
+import type { JwtPayload } from 'aws-jwt-verify/jwt-model'
+
+export const TOKEN_USES = ['access', 'id'] as const
+export type TokenUse = typeof TOKEN_USES[number]
+
+export interface Identity {
+  /** The Cognito user's `sub`: the only user id this service ever acts for. */
+  readonly userId: string
+  readonly tokenUse: TokenUse
+}
+
+/** Why a token was refused, as a code safe to log (never the token, never a claim value). */
+export const IDENTITY_FAILURES = {
+  malformed: 'malformed',
+  signature: 'bad_signature',
+  algorithm: 'bad_algorithm',
+  unknownKey: 'unknown_key',
+  expired: 'expired',
+  notYetValid: 'not_yet_valid',
+  issuer: 'bad_issuer',
+  clientId: 'bad_client_id',
+  tokenUse: 'bad_token_use',
+  subject: 'bad_subject',
+  /** The JWKS could not be fetched: the token may be fine, we cannot tell. */
+  jwksUnavailable: 'jwks_unavailable'
+} as const
+export type IdentityFailure = typeof IDENTITY_FAILURES[keyof typeof IDENTITY_FAILURES]
+
+export class IdentityError extends Error {
+  readonly reason: IdentityFailure
+  constructor (reason: IdentityFailure) {
+    super(`identity refused: ${reason}`)
+    this.name = 'IdentityError'
+    this.reason = reason
+  }
+}
+
+export interface CognitoVerifierOptions {
+  readonly clientId: string
+  /** A real pool: the issuer is `https://cognito-idp.<region>.amazonaws.com/<poolId>` (region from the id). */
+  readonly userPoolId?: string | undefined
+  /** Another issuer (cognito-local, tests); wins over userPoolId. */
+  readonly issuer?: string | undefined
+  /** Default: `<issuer>/.well-known/jwks.json`. */
+  readonly jwksUrl?: string | undefined
+  readonly fetch?: typeof fetch | undefined
+  readonly timeoutMs?: number | undefined
+}
+
+export interface CognitoVerifier {
+  /** The identity in `jwt`, or IdentityError. `expectedUse` pins token_use (a cookie named accessToken). */
+  verify (jwt: string, expectedUse?: TokenUse): Promise<Identity>
+}
+
+/** The JWKS download through the injected fetch, with a timeout (the default fetcher refuses http:). */
+function jwksFetcher (fetchImpl: typeof fetch, timeoutMs: number): Fetcher {
+  return {
+    async fetch (uri) {
+      let response: Response
+      try {
+        response = await fetchImpl(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
+      } catch (err) {
+        throw new FetchError(uri, (err as Error).name)
+      }
+      if (response.status !== 200) throw new FetchError(uri, `status ${response.status}`)
+      return await response.arrayBuffer()
+    }
+  }
+}
+
+export function createCognitoVerifier (options: CognitoVerifierOptions): CognitoVerifier {
+  const jwksCache = new SimpleJwksCache({ fetcher: jwksFetcher(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 3_000) })
+  const clientId = options.clientId
+  let verifyJwt: (jwt: string) => Promise<JwtPayload>
+  if (options.issuer !== undefined) {
+    // JwtVerifier takes any issuer; the Cognito claims are checked as CognitoJwtVerifier checks them.
+    const issuer = options.issuer.replace(/\/+$/, '')
+    const verifier = JwtVerifier.create({
+      issuer,
+      jwksUri: options.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
+      audience: null,
+      customJwtCheck: ({ payload }) => { validateCognitoJwtFields(payload, { tokenUse: null, clientId }) }
+    }, { jwksCache })
+    verifyJwt = async (jwt) => await verifier.verify(jwt)
+  } else if (options.userPoolId !== undefined) {
+    const verifier = CognitoJwtVerifier.create({ userPoolId: options.userPoolId, clientId, tokenUse: null }, { jwksCache })
+    verifyJwt = async (jwt) => await verifier.verify(jwt)
+  } else {
+    throw new Error('createCognitoVerifier needs a userPoolId or an issuer')
+  }
+
+  return {
+    async verify (jwt, expectedUse) {
+      let payload: JwtPayload
+      try {
+        payload = await verifyJwt(jwt)
+      } catch (err) {
+        throw new IdentityError(failureOf(err))
+      }
+      const tokenUse = payload.token_use
+      if (tokenUse !== 'access' && tokenUse !== 'id') throw new IdentityError(IDENTITY_FAILURES.tokenUse)
+      if (expectedUse !== undefined && tokenUse !== expectedUse) throw new IdentityError(IDENTITY_FAILURES.tokenUse)
+      const sub = payload.sub
+      // A sub is Cognito's UUID; anything that could name a lock or state item of the table is refused.
+      if (typeof sub !== 'string' || !/^[A-Za-z0-9_.:@+-]{1,128}$/.test(sub) || sub === 'cron') {
+        throw new IdentityError(IDENTITY_FAILURES.subject)
+      }
+      return { userId: sub, tokenUse }
+    }
+  }
+}
+
+function failureOf (err: unknown): IdentityFailure {
+  if (err instanceof JwtExpiredError) return IDENTITY_FAILURES.expired
+  if (err instanceof JwtNotBeforeError) return IDENTITY_FAILURES.notYetValid
+  if (err instanceof CognitoJwtInvalidTokenUseError) return IDENTITY_FAILURES.tokenUse
+  if (err instanceof CognitoJwtInvalidClientIdError) return IDENTITY_FAILURES.clientId
+  if (err instanceof JwtInvalidIssuerError) return IDENTITY_FAILURES.issuer
+  // CognitoJwtVerifier answers an issuer it was not configured for with a parameter error.
+  if (err instanceof ParameterValidationError) return IDENTITY_FAILURES.issuer
+  if (err instanceof JwtInvalidSignatureAlgorithmError) return IDENTITY_FAILURES.algorithm
+  if (err instanceof JwtInvalidSignatureError) return IDENTITY_FAILURES.signature
+  if (err instanceof KidNotFoundInJwksError || err instanceof WaitPeriodNotYetEndedJwkError) return IDENTITY_FAILURES.unknownKey
+  if (err instanceof FetchError) return IDENTITY_FAILURES.jwksUnavailable
+  if (err instanceof JwtParseError) return IDENTITY_FAILURES.malformed
+  return IDENTITY_FAILURES.malformed
+}
