@@ -1,0 +1,69 @@
+// The cron routes' secret guard, registered inside the cron scope only. Accepts `x-cron-secret: <s>`
+// or `Authorization: Bearer <s>` for any of the configured secrets, compared in constant time.
+// `x-vercel-cron` and the `vercel-cron/1.0` User-Agent are headers anyone can send: never a credential.
+// @see https://vercel.com/docs/cron-jobs/manage-cron-jobs#securing-cron-jobs
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+
+export const CRON_GUARD_ERRORS = {
+  unauthorized: 'unauthorized',
+  disabled: 'cron_disabled'
+} as const
+
+export interface CronGuardOptions {
+  /** The accepted secrets (CRON_SECRET split on commas); empty disables the cron routes. */
+  readonly secrets: readonly string[]
+}
+
+/**
+ * Both sides are reduced to an HMAC under a per-process random key before timingSafeEqual: equal
+ * lengths whatever was sent (a 100 KB header or an empty one), and nothing about a secret's length
+ * or prefix leaks through the comparison's timing.
+ */
+export function createSecretMatcher (secrets: readonly string[]): (candidate: string) => boolean {
+  const key = randomBytes(32)
+  const digest = (value: string): Buffer => createHmac('sha256', key).update(value, 'utf8').digest()
+  const expected = secrets.map(digest)
+  return (candidate) => {
+    const presented = digest(candidate)
+    let match = false
+    // No early exit: every secret is compared, so rotation lists do not leak which one matched.
+    for (const secret of expected) match = timingSafeEqual(secret, presented) || match
+    return match
+  }
+}
+
+/** The credentials a request presents; a header sent twice is malformed, never a credential. */
+export function presentedSecrets (request: FastifyRequest): string[] {
+  const found: string[] = []
+  const header = request.headers['x-cron-secret']
+  if (typeof header === 'string' && header !== '') found.push(header)
+  const authorization = request.headers.authorization
+  if (typeof authorization === 'string') {
+    const match = /^Bearer[ \t]+(\S(?:.*\S)?)[ \t]*$/i.exec(authorization)
+    if (match?.[1] !== undefined) found.push(match[1])
+  }
+  return found
+}
+
+const cronGuard: FastifyPluginAsync<CronGuardOptions> = async (app, opts) => {
+  const secrets = opts.secrets.filter((s) => s !== '')
+  const matches = createSecretMatcher(secrets)
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (secrets.length === 0) {
+      return reply.code(503).send({ ok: false, error: CRON_GUARD_ERRORS.disabled })
+    }
+    // Every presented credential is checked (no short-circuit), then one answer for every failure.
+    let ok = false
+    for (const candidate of presentedSecrets(request)) ok = matches(candidate) || ok
+    if (!ok) {
+      request.log.info({ reason: 'no valid cron secret presented' }, 'cron call refused')
+      return reply.code(401).send({ ok: false, error: CRON_GUARD_ERRORS.unauthorized })
+    }
+    return undefined
+  })
+}
+
+/** fastify-plugin so the hook applies to the scope that registers it (the cron scope), and only there. */
+export default fp(cronGuard, { name: 'cron-guard' })

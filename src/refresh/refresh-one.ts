@@ -1,0 +1,144 @@
+// One token, start to end: consistent re-read → decide → rate slot → claim → open secrets → provider →
+// conditional write under the claim. Shared by the cron run and on-demand refreshes (internal route).
+// @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Platform, RefreshOutcome } from '../platforms/platform.js'
+import { StoreUnavailableError } from '../store/errors.js'
+import type { TokenKey, TokenRecord } from '../store/token-item.js'
+import type { TokenStore } from '../store/token-store.js'
+import { nextAttemptAtMs } from './backoff.js'
+import { decideRefresh, type DueRules } from './due.js'
+
+/** The slice of a pino logger the refresh needs (Fastify's logger fits; so does pino itself). */
+export interface RefreshLogger {
+  debug (obj: object, msg: string): void
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+export const TOKEN_OUTCOMES = ['refreshed', 'failed', 'needsReauth', 'deferred', 'skipped'] as const
+export type TokenOutcome = typeof TOKEN_OUTCOMES[number]
+
+export interface TokenResult {
+  readonly outcome: TokenOutcome
+  /** In words, for the log line: `expires_within_window`, `backoff`, `lost_race`, … */
+  readonly reason: string
+  /** Our error code (never a provider body) when the outcome is failed or needsReauth. */
+  readonly errorCode?: string | undefined
+  /** The stored record after a write (the internal route answers with it). */
+  readonly record?: TokenRecord | undefined
+}
+
+export interface RefreshOneContext {
+  readonly store: TokenStore
+  readonly now: () => number
+  readonly log: RefreshLogger
+  readonly rules: DueRules
+  /** How long a claim lasts: well beyond the provider timeout, so a slow answer is still ours to write. */
+  readonly claimLeaseMs: number
+  readonly retentionDays: number
+  /** A slot under the platform's request cap; false defers the token. */
+  readonly takeRateSlot?: (() => Promise<boolean>) | undefined
+}
+
+export async function refreshOne (ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string): Promise<TokenResult> {
+  const { store, log } = ctx
+  const where = { platform: key.platform, userId: key.userId }
+  const record = await store.get(key, true)
+  if (record === undefined) return done(log, where, { outcome: 'skipped', reason: 'gone' })
+
+  const decision = decideRefresh(record, ctx.now(), ctx.rules)
+  if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
+  if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
+  if (decision.action === 'refresh' && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
+    return done(log, where, { outcome: 'deferred', reason: 'rate_cap' })
+  }
+
+  const claim = await store.claim(record, claimId, ctx.claimLeaseMs)
+  if (!claim.claimed) return done(log, where, { outcome: 'skipped', reason: claim.reason })
+
+  if (decision.action === 'reauth') return settlePermanent(ctx, record, claimId, decision.reason, where)
+
+  let outcome: RefreshOutcome
+  try {
+    const secrets = store.openSecrets(record)
+    outcome = await platform.refresh(secrets)
+  } catch (err) {
+    // A ciphertext that no configured key opens, or a bug in a platform module: never the user's fault.
+    const errorCode = err instanceof Error && err.name.startsWith('Crypto') ? 'decrypt_failed' : 'internal_error'
+    log.error({ ...where, errorName: err instanceof Error ? err.name : typeof err, errorCode }, 'token refresh failed before any provider answer')
+    return settleTransient(ctx, record, claimId, { code: errorCode }, where)
+  }
+
+  if (outcome.kind === 'refreshed') {
+    const written = await writeRefreshed(ctx, record, claimId, outcome, claim.claimUntilMs)
+    if (!written.written) {
+      // The claim ran out under a very slow answer and another writer moved on: our answer is stale.
+      log.error({ ...where, reason: 'lost_claim' }, 'refreshed tokens not stored: the claim was lost before the write')
+      return done(log, where, { outcome: 'failed', reason: 'lost_claim', errorCode: 'lost_claim' })
+    }
+    if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
+    return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
+  }
+  if (outcome.kind === 'transient') return settleTransient(ctx, record, claimId, outcome, where)
+  return settlePermanent(ctx, record, claimId, outcome.code, where)
+}
+
+async function settleTransient (
+  ctx: RefreshOneContext, record: TokenRecord, claimId: string,
+  outcome: { readonly code: string, readonly retryAfterMs?: number | undefined }, where: object
+): Promise<TokenResult> {
+  const nowMs = ctx.now()
+  const next = nextAttemptAtMs({ nowMs, attempts: record.attempts + 1, retryAfterMs: outcome.retryAfterMs, expiresAtMs: record.expiresAtMs })
+  const written = await ctx.store.recordFailure(record, claimId, outcome.code, next)
+  ctx.log.warn({ ...where, errorCode: outcome.code, attempts: record.attempts + 1, retryInMs: next - nowMs, recorded: written.written }, 'token refresh failed transiently; it stays due')
+  return { outcome: 'failed', reason: 'transient_failure', errorCode: outcome.code, record: written.written ? written.record : undefined }
+}
+
+/**
+ * A permanent answer marks needs_reauth only if the refresh token we sent is still the stored one:
+ * otherwise another writer rotated it meanwhile (a reconnect, a run whose lease ran out) and the
+ * provider refused a token that was already replaced — a lost race, not a revocation.
+ */
+async function settlePermanent (ctx: RefreshOneContext, record: TokenRecord, claimId: string, code: string, where: object): Promise<TokenResult> {
+  const current = await ctx.store.get(record, true)
+  const unchanged = current !== undefined && current.version === record.version &&
+    current.sealed.refreshToken === record.sealed.refreshToken && current.claimId === claimId
+  if (!unchanged) {
+    await ctx.store.releaseClaim(record, claimId)
+    return done(ctx.log, where, { outcome: 'skipped', reason: 'lost_race', errorCode: code })
+  }
+  const written = await ctx.store.markNeedsReauth(record, claimId, code, ctx.retentionDays)
+  if (!written.written) return done(ctx.log, where, { outcome: 'skipped', reason: 'lost_race', errorCode: code })
+  ctx.log.warn({ ...where, errorCode: code, reason: 'permanent_failure' }, 'token needs re-authorisation')
+  return { outcome: 'needsReauth', reason: 'permanent_failure', errorCode: code, record: written.record }
+}
+
+/**
+ * The provider may already have rotated the refresh token: its answer is the only copy. A store that
+ * stops answering gets retried for as long as the claim is ours (measured on the monotonic clock).
+ */
+async function writeRefreshed (
+  ctx: RefreshOneContext, record: TokenRecord, claimId: string,
+  outcome: Extract<RefreshOutcome, { kind: 'refreshed' }>, claimUntilMs: number
+): ReturnType<TokenStore['completeRefresh']> {
+  const deadline = performance.now() + Math.max(0, claimUntilMs - ctx.now() - 1_000)
+  for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
+    try {
+      return await ctx.store.completeRefresh(record, claimId, outcome.grant)
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || performance.now() + pauseMs > deadline) throw err
+      ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')
+      await sleep(pauseMs)
+    }
+  }
+}
+
+function done (log: RefreshLogger, where: object, result: TokenResult): TokenResult {
+  const line = { ...where, outcome: result.outcome, reason: result.reason, ...(result.errorCode === undefined ? {} : { errorCode: result.errorCode }) }
+  if (result.outcome === 'failed') log.warn(line, 'token refresh decision')
+  else log.debug(line, 'token refresh decision')
+  return result
+}

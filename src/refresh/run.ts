@@ -1,0 +1,132 @@
+// One refresh pass over every platform of the registry: a paginated Query of the due keys per platform,
+// each key through refreshOne() with bounded concurrency, a request cap and the run budget.
+// No Fastify here: the cron route, the ops CLI and the benchmark all drive this.
+import { performance } from 'node:perf_hooks'
+import type { Platform } from '../platforms/platform.js'
+import { StoreUnavailableError } from '../store/errors.js'
+import type { DueKey, TokenStore } from '../store/token-store.js'
+import type { DueRules } from './due.js'
+import { forEachConcurrent, type RateLimiter } from './limiter.js'
+import { refreshOne, type RefreshLogger } from './refresh-one.js'
+import { countOutcome, emptyTally, totals, type PlatformTally, type RunSummary } from './summary.js'
+
+export interface RunOptions {
+  readonly runId: string
+  readonly store: TokenStore
+  readonly platforms: readonly Platform[]
+  /** Wall clock (epoch ms) for expiries and claims; budgets are measured on the monotonic clock. */
+  readonly now: () => number
+  readonly log: RefreshLogger
+  readonly runBudgetMs: number
+  /** REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS: see due.ts. */
+  readonly lapseMarginMs: number
+  readonly claimLeaseMs: number
+  readonly retentionDays: number
+  /** Per platform name, where the provider publishes a request cap. */
+  readonly limiters?: ReadonlyMap<string, RateLimiter> | undefined
+  /** Aborted on shutdown: no new token is started; those in flight finish and are written. */
+  readonly signal?: AbortSignal | undefined
+  readonly pageSize?: number | undefined
+}
+
+export interface RunHandle {
+  readonly runId: string
+  /** The counts so far (the response when the run outlives the response budget). */
+  progress (): RunSummary
+  readonly finished: Promise<RunSummary>
+}
+
+export function startRun (opts: RunOptions): RunHandle {
+  const startedAtMs = opts.now()
+  const t0 = performance.now()
+  const deadline = t0 + opts.runBudgetMs
+  const tallies = opts.platforms.map((p) => emptyTally(p.name, p.config.configured))
+  const errorCodes: Record<string, number> = {}
+  let partial = false
+  let stopReason: string | undefined
+  let claimSeq = 0
+
+  const shouldStop = (): boolean => {
+    if (stopReason !== undefined) return true
+    if (opts.signal?.aborted === true) stopReason = 'shutdown'
+    else if (performance.now() >= deadline) partial = true
+    return stopReason !== undefined || partial
+  }
+
+  async function runPlatform (platform: Platform, tally: PlatformTally): Promise<void> {
+    if (!platform.config.configured) return
+    const rules: DueRules = {
+      windowMs: platform.config.refreshWindowMs,
+      lapseMarginMs: opts.lapseMarginMs,
+      minRefreshAgeMs: platform.spec.minRefreshAgeMs,
+      // A provider that refreshes with the access token itself cannot revive an expired one.
+      refreshNeedsLiveAccessToken: platform.spec.minRefreshAgeMs !== undefined
+    }
+    const limiter = opts.limiters?.get(platform.name)
+    const ctx = {
+      store: opts.store,
+      now: opts.now,
+      log: opts.log,
+      rules,
+      claimLeaseMs: opts.claimLeaseMs,
+      retentionDays: opts.retentionDays,
+      takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal)
+    }
+    const keys = flatten(opts.store.queryDue(platform.name, opts.now() + rules.windowMs, opts.pageSize ?? 100))
+    const { stopped } = await forEachConcurrent(keys, platform.config.refreshConcurrency, async (key) => {
+      tally.due += 1
+      try {
+        const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`)
+        countOutcome(tally, result.outcome)
+        if (result.errorCode !== undefined) errorCodes[result.errorCode] = (errorCodes[result.errorCode] ?? 0) + 1
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) {
+          // The store is gone: stop everywhere. Nothing is marked needs_reauth; claims lapse on their own.
+          stopReason ??= err.code
+          tally.failed += 1
+          errorCodes[err.code] = (errorCodes[err.code] ?? 0) + 1
+          throw err
+        }
+        tally.failed += 1
+        errorCodes.internal_error = (errorCodes.internal_error ?? 0) + 1
+        opts.log.error({ platform: key.platform, userId: key.userId, errorName: err instanceof Error ? err.name : typeof err }, 'token refresh crashed')
+      }
+    }, shouldStop)
+    if (stopped) partial = true
+  }
+
+  function progress (done: boolean): RunSummary {
+    const finishedAtMs = opts.now()
+    return {
+      runId: opts.runId,
+      done,
+      partial,
+      startedAtMs,
+      finishedAtMs,
+      durationMs: Math.round(performance.now() - t0),
+      ...totals(tallies),
+      results: tallies.map((t) => ({ ...t })),
+      errorCodes: { ...errorCodes },
+      ...(stopReason === undefined ? {} : { error: stopReason })
+    }
+  }
+
+  const finished = (async () => {
+    const outcomes = await Promise.allSettled(opts.platforms.map((p, i) => runPlatform(p, tallies[i] ?? emptyTally(p.name, false))))
+    for (const o of outcomes) {
+      if (o.status === 'rejected' && !(o.reason instanceof StoreUnavailableError)) {
+        stopReason ??= 'internal_error'
+        opts.log.error({ errorName: o.reason instanceof Error ? o.reason.name : typeof o.reason }, 'refresh run failed')
+      }
+    }
+    if (stopReason !== undefined) partial = true
+    return progress(true)
+  })()
+
+  return { runId: opts.runId, progress: () => progress(false), finished }
+}
+
+/** Pages of due keys → keys, so the workers pull one key at a time and pages are read on demand. */
+async function * flatten (pages: AsyncIterable<DueKey[]>): AsyncGenerator<DueKey> {
+  for await (const page of pages) yield * page
+}

@@ -1,0 +1,161 @@
+// The cron routes, in one scope guarded by the cron secret: start a refresh pass under the lock and
+// answer by CRON_RESPONSE_BUDGET_MS (EventBridge gives an API destination 5 s), and read the last run.
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
+import cronGuard from '../plugins/cron-guard.js'
+import type { RunSummary } from '../refresh/summary.js'
+
+const Count = Type.Integer({ minimum: 0 })
+const PlatformResult = Type.Object({
+  platform: Type.String(),
+  configured: Type.Boolean(),
+  due: Count,
+  refreshed: Count,
+  failed: Count,
+  needsReauth: Count,
+  deferred: Count
+})
+const Counts = {
+  refreshed: Count,
+  failed: Count,
+  needsReauth: Count,
+  deferred: Count,
+  /** Tokens read from the index that needed nothing (fresh, held by another writer, lost race). */
+  skippedTokens: Count
+}
+const RunResponse = Type.Object({
+  ok: Type.Boolean(),
+  runId: Type.String(),
+  done: Type.Boolean(),
+  skipped: Type.Literal(false),
+  ...Counts,
+  results: Type.Array(PlatformResult),
+  durationMs: Count,
+  partial: Type.Optional(Type.Boolean()),
+  error: Type.Optional(Type.String())
+})
+const SkippedResponse = Type.Object({
+  ok: Type.Literal(true),
+  skipped: Type.Literal(true),
+  reason: Type.Literal('locked'),
+  runId: Type.Null(),
+  lockedBy: Type.Union([Type.String(), Type.Null()]),
+  lockExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+})
+const LastRun = Type.Object({
+  runId: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.String({ format: 'date-time' }),
+  durationMs: Count,
+  partial: Type.Boolean(),
+  ...Counts,
+  results: Type.Array(PlatformResult),
+  errorCodes: Type.Record(Type.String(), Count),
+  error: Type.Optional(Type.String())
+})
+const LastResponse = Type.Object({
+  ok: Type.Literal(true),
+  lock: Type.Object({
+    held: Type.Boolean(),
+    runId: Type.Union([Type.String(), Type.Null()]),
+    acquiredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  }),
+  lastRun: Type.Union([LastRun, Type.Null()])
+})
+
+const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
+
+function runBody (summary: RunSummary): Static<typeof RunResponse> {
+  return {
+    ok: summary.error === undefined,
+    runId: summary.runId,
+    done: summary.done,
+    skipped: false,
+    refreshed: summary.refreshed,
+    failed: summary.failed,
+    needsReauth: summary.needsReauth,
+    deferred: summary.deferred,
+    skippedTokens: summary.skippedTokens,
+    results: summary.results.map(({ skippedTokens: _, ...r }) => r),
+    durationMs: summary.durationMs,
+    ...(summary.partial ? { partial: true } : {}),
+    ...(summary.error === undefined ? {} : { error: summary.error })
+  }
+}
+
+function lastRunBody (stored: Record<string, unknown> | null): Static<typeof LastRun> | null {
+  if (stored === null || typeof stored.runId !== 'string') return null
+  const s = stored as unknown as RunSummary
+  return {
+    runId: s.runId,
+    startedAt: new Date(s.startedAtMs).toISOString(),
+    finishedAt: new Date(s.finishedAtMs).toISOString(),
+    durationMs: s.durationMs,
+    partial: s.partial,
+    refreshed: s.refreshed,
+    failed: s.failed,
+    needsReauth: s.needsReauth,
+    deferred: s.deferred,
+    skippedTokens: s.skippedTokens ?? 0,
+    results: (s.results ?? []).map(({ skippedTokens: _, ...r }) => r),
+    errorCodes: s.errorCodes ?? {},
+    ...(s.error === undefined ? {} : { error: s.error })
+  }
+}
+
+const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(cronGuard, { secrets: app.config.cronSecrets })
+  const { responseBudgetMs } = app.config.run
+
+  app.get('/api/cron/refresh-oauth', {
+    schema: {
+      // Only `wait` means something; any other parameter (a secret in the URL…) is ignored.
+      querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
+      response: { 200: Type.Union([RunResponse, SkippedResponse]), 401: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => {
+    const t0 = performance.now()
+    const runId = randomUUID()
+    const started = await app.refreshRuns.start(runId, AbortSignal.timeout(Math.max(responseBudgetMs - 250, 500)))
+    if (!started.started) {
+      request.log.info({ lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
+      return { ok: true as const, skipped: true as const, reason: 'locked' as const, runId: null, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
+    }
+    request.log.info({ runId }, 'cron call started a refresh run')
+    let summary: RunSummary | undefined
+    if (request.query.wait === true) {
+      summary = await started.settled
+    } else {
+      const remainingMs = Math.max(0, responseBudgetMs - (performance.now() - t0))
+      let timer: NodeJS.Timeout | undefined
+      summary = await Promise.race([
+        started.settled,
+        new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), remainingMs) })
+      ])
+      clearTimeout(timer)
+    }
+    if (summary === undefined) return runBody(started.handle.progress())
+    // A store that stopped answering before anything could be reported is the contract's 503.
+    if (summary.error === ERROR_CODES.storeUnavailable && summary.refreshed + summary.needsReauth === 0) {
+      throw new HttpError(503, ERROR_CODES.storeUnavailable)
+    }
+    return runBody(summary)
+  })
+
+  app.get('/api/cron/refresh-oauth/last', {
+    schema: { response: { 200: LastResponse, 401: ErrorResponse, 503: ErrorResponse } }
+  }, async () => {
+    const state = await app.cronLock.status()
+    return {
+      ok: true as const,
+      lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? iso(state.acquiredAtMs) : null, expiresAt: state.held ? iso(state.expiresAtMs) : null },
+      lastRun: lastRunBody(state.lastRun)
+    }
+  })
+}
+
+export default cronRoutes
