@@ -1,0 +1,33 @@
+// Instagram (Graph) answers → our failure codes. Graph errors are `{error:{message,type,code,…}}`;
+// the Instagram token endpoint also answers `{error_type, code, error_message}`.
+// @see https://developers.facebook.com/docs/graph-api/guides/error-handling
+import { FAILURE_CODES, statusFailure, type Failure } from './oauth-errors.js'
+import { jsonObject, type ProviderAnswer } from './provider-http.js'
+
+/** Graph code 190: the access token is invalid or expired — the only permanent Graph answer. */
+export const GRAPH_PERMANENT_CODES: readonly number[] = [190]
+/** Documented as retryable: unknown/service errors (1, 2), app and user rate limits (4, 17, 341). */
+export const GRAPH_TRANSIENT_CODES: readonly number[] = [1, 2, 4, 17, 341]
+
+/** The Graph error code of an answer, if it carries one. */
+export function graphErrorCode (answer: ProviderAnswer): number | undefined {
+  const error = jsonObject(answer)?.error
+  if (typeof error !== 'object' || error === null) return undefined
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'number' && Number.isSafeInteger(code) ? code : undefined
+}
+
+/**
+ * A failure out of a Graph answer, or undefined when it is not an error. Every Graph code becomes
+ * `graph_<n>`; only 190 is permanent, so an unknown code never disconnects an account.
+ */
+export function graphFailure (answer: ProviderAnswer, nowMs: number): Failure | undefined {
+  const code = graphErrorCode(answer)
+  if (code !== undefined) {
+    if (GRAPH_PERMANENT_CODES.includes(code)) return { kind: 'permanent', code: `graph_${code}` }
+    if (answer.status === 429) return statusFailure(answer, nowMs)
+    return { kind: 'transient', code: `graph_${code}` }
+  }
+  if (answer.status < 200 || answer.status > 299) return statusFailure(answer, nowMs)
+  return jsonObject(answer) === undefined ? { kind: 'transient', code: FAILURE_CODES.malformed } : undefined
+}

@@ -1,0 +1,92 @@
+// Turns what a provider answered (or failed to answer) into our stable failure codes, and the
+// connect flow's ProviderError. Only codes travel: never a provider body, a token or a URL.
+// @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 (OAuth error codes)
+import { parseRetryAfterMs, ProviderTransportError, type ProviderAnswer } from './provider-http.js'
+
+export type Failure =
+  | { readonly kind: 'transient', readonly code: string, readonly retryAfterMs?: number | undefined }
+  | { readonly kind: 'permanent', readonly code: string }
+
+/** OAuth `error` values that mean this grant is dead: only these ever mark a token needs_reauth. */
+export const PERMANENT_OAUTH_ERRORS: readonly string[] = ['invalid_grant', 'invalid_client', 'unauthorized_client']
+
+/** OAuth `error` values the provider documents as retryable (RFC 6749 §4.1.2.1). */
+const TRANSIENT_OAUTH_ERRORS: readonly string[] = ['server_error', 'temporarily_unavailable']
+
+export const FAILURE_CODES = {
+  network: 'network',
+  timeout: 'timeout',
+  rateLimited: 'rate_limited',
+  http5xx: 'http_5xx',
+  http4xx: 'http_4xx',
+  http3xx: 'http_3xx',
+  malformed: 'malformed_response',
+  providerError: 'provider_error',
+  missingRefreshToken: 'missing_refresh_token'
+} as const
+
+/** server_error / temporarily_unavailable: the provider says "try again". */
+export function isDocumentedTransient (error: string): boolean {
+  return TRANSIENT_OAUTH_ERRORS.includes(error)
+}
+
+const transient = (code: string, retryAfterMs?: number): Failure =>
+  retryAfterMs === undefined ? { kind: 'transient', code } : { kind: 'transient', code, retryAfterMs }
+
+/** An OAuth `error` string → failure. Unknown values stay transient: a doubt never disconnects an account. */
+export function oauthErrorFailure (error: string): Failure {
+  if (PERMANENT_OAUTH_ERRORS.includes(error)) return { kind: 'permanent', code: error }
+  if (TRANSIENT_OAUTH_ERRORS.includes(error)) return transient(error)
+  // Keep a provider's code only when it looks like one (it reaches logs and the item's lastError).
+  return transient(/^[a-z][a-z0-9_]{0,40}$/.test(error) ? `oauth_${error}` : FAILURE_CODES.providerError)
+}
+
+/** A non-2xx status without a recognised error body: 429 / 5xx honour Retry-After. */
+export function statusFailure (answer: ProviderAnswer, nowMs: number): Failure {
+  const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs)
+  if (answer.status === 429) return transient(FAILURE_CODES.rateLimited, retryAfterMs)
+  if (answer.status >= 500) return transient(FAILURE_CODES.http5xx, retryAfterMs)
+  if (answer.status >= 400) return transient(FAILURE_CODES.http4xx)
+  return transient(answer.status >= 300 ? FAILURE_CODES.http3xx : FAILURE_CODES.malformed)
+}
+
+/** A thrown error from a request → failure; anything but a transport error is a malformed answer. */
+export function thrownFailure (err: unknown): Failure {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof ProviderTransportError) return transient(e.code)
+  }
+  return transient(FAILURE_CODES.malformed)
+}
+
+export const PROVIDER_ERROR_CODES = {
+  exchangeFailed: 'exchange_failed',
+  providerUnavailable: 'provider_unavailable',
+  accessDenied: 'access_denied'
+} as const
+export type ProviderErrorCode = typeof PROVIDER_ERROR_CODES[keyof typeof PROVIDER_ERROR_CODES]
+
+/**
+ * A connect-flow failure (code exchange, long-lived exchange, account lookup). `code` is the callback's
+ * `error=` value; `reason` is the finer failure code for logs. The message never holds provider data.
+ */
+export class ProviderError extends Error {
+  readonly code: ProviderErrorCode
+  readonly reason: string
+  constructor (code: ProviderErrorCode, reason: string, step: string) {
+    super(`${step} failed: ${reason}`)
+    this.name = 'ProviderError'
+    this.code = code
+    this.reason = reason
+  }
+
+  /** Outages (network, timeout, 5xx, 429, server_error…) are provider_unavailable; the rest exchange_failed. */
+  static fromFailure (failure: Failure, step: string): ProviderError {
+    const unavailable = failure.kind === 'transient' && UNAVAILABLE_CODES.has(failure.code)
+    return new ProviderError(unavailable ? 'provider_unavailable' : 'exchange_failed', failure.code, step)
+  }
+}
+
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  FAILURE_CODES.network, FAILURE_CODES.timeout, FAILURE_CODES.rateLimited, FAILURE_CODES.http5xx,
+  'server_error', 'temporarily_unavailable', 'graph_1', 'graph_2', 'graph_4', 'graph_17', 'graph_341'
+])
