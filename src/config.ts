@@ -9,52 +9,73 @@ import { PLATFORM_SPECS } from './platforms/specs.js'
 
 const Ajv = AjvModule.default
 
-const Int = (defaultValue: number, minimum = 0) => Type.Integer({ minimum, default: defaultValue })
-const Str = () => Type.String({ minLength: 1 })
+const Int = (defaultValue: number, description: string, minimum = 0) => Type.Integer({ minimum, default: defaultValue, description })
+const Str = (description: string) => Type.String({ minLength: 1, description })
+const HttpUrl = (description: string) => Type.String({ format: 'uri', pattern: '^https?://', description })
+const Enum = (values: readonly string[], defaultValue: string, description: string) =>
+  Type.Union(values.map((v) => Type.Literal(v)), { default: defaultValue, description })
 const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE'] as const
 const URL_KEYS: Record<typeof URL_VARS[number], keyof PlatformUrls> = {
   AUTHORIZE: 'authorize', TOKEN: 'token', REFRESH: 'refresh', REVOKE: 'revoke', USERINFO: 'userinfo', EXCHANGE: 'exchange'
 }
+const URL_MEANING: Record<typeof URL_VARS[number], string> = {
+  AUTHORIZE: 'authorization page the browser is sent to',
+  TOKEN: 'code exchange endpoint',
+  REFRESH: 'refresh endpoint',
+  REVOKE: 'revocation endpoint (used on disconnect)',
+  USERINFO: 'account id / username endpoint',
+  EXCHANGE: 'short-lived → long-lived token exchange endpoint'
+}
 
+// Each `description` is the one-line documentation of the variable: .env.example and the README's
+// configuration table are generated from it (`node --import tsx scripts/write-env-example.ts`).
 const BASE_SCHEMA = {
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  HOST: Type.String({ default: '0.0.0.0' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
-  DYNAMODB_ENDPOINT: Type.Optional(Type.String({ format: 'uri' })),
-  TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME }),
-  CRON_SECRET: Type.Optional(Type.String()),
-  INTERNAL_API_KEY: Type.Optional(Type.String()),
-  COOKIE_SECRET: Type.String({ minLength: 32 }),
-  TOKEN_ENCRYPTION_KEY: Str(),
-  APP_URL: Type.String({ format: 'uri', pattern: '^https?://' }),
-  COGNITO_USER_POOL_ID: Type.Optional(Type.String({ pattern: '^[\\w-]+_[0-9a-zA-Z]+$' })),
-  COGNITO_CLIENT_ID: Type.Optional(Str()),
-  COGNITO_ISSUER: Type.Optional(Type.String({ format: 'uri' })),
-  COGNITO_JWKS_URL: Type.Optional(Type.String({ format: 'uri' })),
-  CRON_RESPONSE_BUDGET_MS: Int(4_000),
-  REFRESH_RUN_BUDGET_MS: Int(240_000, 1_000),
-  REFRESH_INTERVAL_MS: Int(30 * 60_000, 60_000),
-  PROVIDER_TIMEOUT_MS: Int(10_000, 100),
-  TOKEN_MIN_TTL_MS: Int(5 * 60_000),
-  NEEDS_REAUTH_RETENTION_DAYS: Int(30, 1),
-  REAUTH_WEBHOOK_URL: Type.Optional(Type.String({ format: 'uri' })),
-  REAUTH_WEBHOOK_SECRET: Type.Optional(Str())
+  NODE_ENV: Enum(['development', 'production', 'test'], 'development', 'production: no embedded store, no generated secrets, Cognito required'),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port to listen on' }),
+  HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
+  LOG_LEVEL: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level'),
+  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
+  DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
+  TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME, description: 'DynamoDB table name' }),
+  LOCAL_DATA_DIR: Type.Optional(Str('outside production only: directory for the embedded DynamoDB Local data and the generated development secrets (default .data)')),
+  CRON_SECRET: Type.Optional(Type.String({ description: 'comma-separated secrets accepted by the cron routes (x-cron-secret or Bearer); unset = cron answers 503 cron_disabled' })),
+  INTERNAL_API_KEY: Type.Optional(Type.String({ description: 'comma-separated Bearer keys of the internal token route; unset = that route refuses everyone; must differ from CRON_SECRET' })),
+  COOKIE_SECRET: Type.String({ minLength: 32, description: 'signs the OAuth state cookie (32+ characters)' }),
+  TOKEN_ENCRYPTION_KEY: Str('keyId:base64(32 bytes)[,keyId:base64…]: AES-256-GCM keys for tokens at rest; the first writes, all read (rotation)'),
+  APP_URL: HttpUrl('the frontend origin the connect flow redirects back to'),
+  COGNITO_USER_POOL_ID: Type.Optional(Type.String({ pattern: '^[\\w-]+_[0-9a-zA-Z]+$', description: 'Cognito user pool id (region_id) whose JWTs identify users; required in production unless COGNITO_ISSUER is set' })),
+  COGNITO_CLIENT_ID: Type.Optional(Str('Cognito app client id the JWTs must be issued for; required in production')),
+  COGNITO_ISSUER: Type.Optional(HttpUrl('another JWT issuer instead of the user pool (tests, a local Cognito emulator)')),
+  COGNITO_JWKS_URL: Type.Optional(HttpUrl('JWKS URL of COGNITO_ISSUER (default <issuer>/.well-known/jwks.json)')),
+  CRON_RESPONSE_BUDGET_MS: Int(4_000, 'the cron call answers after this long at most; the run goes on in the background'),
+  REFRESH_RUN_BUDGET_MS: Int(240_000, 'longest a refresh run may last', 1_000),
+  REFRESH_INTERVAL_MS: Int(30 * 60_000, 'how often the schedulers call the cron route (for the lapse rule)', 60_000),
+  PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
+  TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
+  NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
+  REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('called when a connection becomes needs_reauth')),
+  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('signs the re-auth webhook calls'))
 }
 
 function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
   const p = spec.envPrefix
   const schema: Record<string, TSchema> = {
-    [spec.clientIdVar]: Type.Optional(Str()),
-    [`${p}_CLIENT_SECRET`]: Type.Optional(Str()),
-    [`${p}_REDIRECT_URI`]: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
-    [`${p}_SCOPES`]: Type.Optional(Str()),
-    [`${p}_REFRESH_WINDOW_MS`]: Int(spec.defaultRefreshWindowMs, 60_000),
-    [`${p}_REFRESH_CONCURRENCY`]: Type.Integer({ minimum: 1, maximum: 64, default: spec.defaultRefreshConcurrency })
+    [spec.clientIdVar]: Type.Optional(Str(`${spec.name} OAuth client id; unset (with the secret and redirect URI) = ${spec.name} not_configured`)),
+    [`${p}_CLIENT_SECRET`]: Type.Optional(Str(`${spec.name} OAuth client secret`)),
+    [`${p}_REDIRECT_URI`]: Type.Optional(HttpUrl(`${spec.name} callback URL registered with the provider (…/api/auth/${spec.name}/callback)`)),
+    [`${p}_SCOPES`]: Type.Optional(Str(`${spec.name} scopes, comma- or space-separated (default ${spec.defaultScopes.join(',')})`)),
+    [`${p}_REFRESH_WINDOW_MS`]: Int(spec.defaultRefreshWindowMs, `${spec.name} tokens expiring within this window are refreshed (raised to REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS if shorter)`, 60_000),
+    [`${p}_REFRESH_CONCURRENCY`]: Type.Integer({ minimum: 1, maximum: 64, default: spec.defaultRefreshConcurrency, description: `${spec.name} refreshes in flight at once` })
   }
-  for (const name of URL_VARS) schema[`${p}_${name}_URL`] = Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' }))
-  if (spec.requestsPerMinute !== undefined) schema[`${p}_REQUESTS_PER_MINUTE`] = Int(spec.requestsPerMinute, 1)
+  for (const name of URL_VARS) {
+    // Only Instagram has a long-lived exchange; the other URL variables exist for every platform.
+    if (name === 'EXCHANGE' && spec.defaultUrls.exchange === undefined) continue
+    const real = spec.defaultUrls[URL_KEYS[name]]
+    schema[`${p}_${name}_URL`] = Type.Optional(HttpUrl(`${spec.name} ${URL_MEANING[name]}${real === undefined ? ' (none by default)' : ` (default ${real})`}`))
+  }
+  if (spec.requestsPerMinute !== undefined) {
+    schema[`${p}_REQUESTS_PER_MINUTE`] = Int(spec.requestsPerMinute, `${spec.name} provider calls a minute at most (the provider's published cap)`, 1)
+  }
   return schema
 }
 
@@ -110,6 +131,14 @@ const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, str
 ajv.addFormat('uri', (value: string) => URL.canParse(value))
 const validateEnv = ajv.compile(ENV_SCHEMA)
 
+/** Ajv's words, except for a choice of values, which it would call "must be equal to constant". */
+function describeError (name: string, message: string | undefined): string {
+  const schema = (ENV_SCHEMA.properties as Record<string, { anyOf?: Array<{ const?: unknown }> }>)[name]
+  const choices = schema?.anyOf?.map((s) => s.const).filter((c) => typeof c === 'string')
+  if (choices !== undefined && choices.length > 0) return `must be one of ${choices.join(', ')}`
+  return message ?? 'invalid'
+}
+
 const splitList = (value: string | undefined, separator = ','): string[] =>
   (value ?? '').split(separator).map((v) => v.trim()).filter((v) => v !== '')
 
@@ -124,7 +153,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   if (!validateEnv(raw)) {
     for (const error of validateEnv.errors ?? []) {
       const name = error.instancePath.slice(1) || String(error.params.missingProperty ?? '')
-      if (!problems.has(name)) problems.set(name, error.params.missingProperty === undefined ? (error.message ?? 'invalid') : 'required')
+      if (!problems.has(name)) problems.set(name, error.params.missingProperty === undefined ? describeError(name, error.message) : 'required')
     }
   }
   const str = (name: string): string | undefined => typeof raw[name] === 'string' ? raw[name] : undefined

@@ -1,5 +1,6 @@
 // `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
-// persisted under .data/, and development secrets generated once into .data/ (mode 600, never printed).
+// persisted under .data/ (or LOCAL_DATA_DIR), and development secrets generated once there (mode 600,
+// never printed).
 // In production none of this runs: missing configuration is a start-up error.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -21,9 +22,12 @@ export interface DevEnvironment {
   readonly embedded?: EmbeddedDynamoDb | undefined
   /** What was filled in, by name only. */
   readonly filled: readonly string[]
+  /** Where the embedded store's data and the generated secrets live. */
+  readonly dataDir: string
 }
 
-export async function prepareDevEnvironment (env: Env, dataDir = resolve('.data')): Promise<DevEnvironment> {
+/** `dataDir` defaults to LOCAL_DATA_DIR, else `.data` under the working directory (absolute either way). */
+export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOCAL_DATA_DIR === undefined || env.LOCAL_DATA_DIR === '' ? '.data' : env.LOCAL_DATA_DIR)): Promise<DevEnvironment> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const secretsFile = join(dataDir, 'dev-secrets.json')
   let secrets: Record<string, string> = {}
@@ -50,5 +54,5 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve('.data'
     out.DYNAMODB_ENDPOINT = embedded.endpoint
     filled.push('DYNAMODB_ENDPOINT')
   }
-  return { env: out, embedded, filled }
+  return { env: out, embedded, filled, dataDir }
 }

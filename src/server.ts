@@ -26,7 +26,7 @@ async function main (): Promise<void> {
   const server = Fastify(serverOptions(config))
   for (const warning of config.warnings) server.log.warn(warning)
   if (dev !== undefined && dev.filled.length > 0) {
-    server.log.info({ filled: dev.filled }, 'development defaults in use (secrets are kept in .data/dev-secrets.json)')
+    server.log.info({ filled: dev.filled, dataDir: dev.dataDir }, 'development defaults in use (generated secrets are kept in dev-secrets.json there)')
   }
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

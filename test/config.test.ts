@@ -1,0 +1,190 @@
+// loadConfig: one error naming every bad variable and no value, defaults, not_configured platforms,
+// the lapse rule, production rules, encryption keys and secret lists; .env.example covers ENV_SCHEMA.
+import { readFileSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
+import { PLATFORM_SPECS } from '../src/platforms/specs.js'
+import { generateEncryptionKey } from '../src/store/crypto.js'
+import { renderEnvExample } from '../scripts/write-env-example.js'
+import { testEnv, type Env } from './helper.js'
+
+function configError (t: Test, env: Env): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    t.ok(err instanceof ConfigError, 'a ConfigError')
+    t.notOk(String((err as Error).message).includes('\n'), 'one line')
+    return err as ConfigError
+  }
+  throw new Error('loadConfig accepted a bad configuration')
+}
+
+t.test('one ConfigError names every bad variable at once and echoes no value', async (t) => {
+  const canaries: Env = {
+    PORT: 'CANARY-port',
+    LOG_LEVEL: 'CANARY-level',
+    NODE_ENV: 'CANARY-env',
+    APP_URL: 'CANARY-not-a-url',
+    COOKIE_SECRET: 'CANARY-short',
+    TOKEN_ENCRYPTION_KEY: 'k1:CANARY-key-material',
+    DYNAMODB_ENDPOINT: 'CANARY:endpoint',
+    TOKENS_TABLE: 'CANARY table!',
+    REFRESH_RUN_BUDGET_MS: '-5',
+    REDDIT_TOKEN_URL: 'ftp://CANARY.example',
+    TIKTOK_REFRESH_CONCURRENCY: '0',
+    COGNITO_USER_POOL_ID: 'CANARY pool'
+  }
+  const err = configError(t, testEnv(canaries))
+  t.same([...err.variables].sort(), Object.keys(canaries).sort(), 'every bad variable, and only those')
+  for (const name of Object.keys(canaries)) t.ok(err.message.includes(name), `names ${name}`)
+  t.notOk(err.message.includes('CANARY'), 'no value echoed')
+  t.match(err.message, /^Invalid configuration: /)
+  t.match(err.message, /LOG_LEVEL \(must be one of fatal, error, warn, info, debug, trace, silent\)/)
+  t.match(err.message, /NODE_ENV \(must be one of development, production, test\)/)
+})
+
+t.test('missing required variables are named as required', async (t) => {
+  const err = configError(t, testEnv({ COOKIE_SECRET: undefined, TOKEN_ENCRYPTION_KEY: '', APP_URL: undefined }))
+  t.same([...err.variables].sort(), ['APP_URL', 'COOKIE_SECRET', 'TOKEN_ENCRYPTION_KEY'])
+  t.match(err.message, /TOKEN_ENCRYPTION_KEY \(required\)/)
+})
+
+t.test('loadConfig reads only what it is given, with the documented defaults', async (t) => {
+  const env = testEnv({ NODE_ENV: undefined, LOG_LEVEL: undefined, AWS_REGION: undefined, TOKENS_TABLE: undefined, DYNAMODB_ENDPOINT: undefined })
+  process.env.PORT = '4321'
+  t.teardown(() => { delete process.env.PORT })
+  const config = loadConfig(env)
+  t.match(config, {
+    nodeEnv: 'development',
+    port: 3000,
+    host: '0.0.0.0',
+    logLevel: 'info',
+    aws: { region: 'us-east-1', dynamodbEndpoint: undefined },
+    tokensTable: 'huntaze-oauth-tokens',
+    appUrl: 'https://app.example.test',
+    run: { responseBudgetMs: 4_000, runBudgetMs: 240_000, intervalMs: 1_800_000, providerTimeoutMs: 10_000, tokenMinTtlMs: 300_000, needsReauthRetentionDays: 30 }
+  })
+  t.equal(loadConfig({ ...env, APP_URL: 'https://app.example.test///' }).appUrl, 'https://app.example.test', 'trailing slashes dropped')
+  t.equal(loadConfig({ ...env, PORT: '8080', CRON_RESPONSE_BUDGET_MS: '1500' }).port, 8080, 'numbers coerced')
+  t.equal(loadConfig({ ...env, PORT: '' }).port, 3000, 'an empty value is unset')
+})
+
+t.test('provider URLs default to the real endpoints and can be overridden', async (t) => {
+  const config = loadConfig(testEnv())
+  t.same(config.platforms.reddit.urls, {
+    authorize: 'https://www.reddit.com/api/v1/authorize',
+    token: 'https://www.reddit.com/api/v1/access_token',
+    refresh: 'https://www.reddit.com/api/v1/access_token',
+    revoke: 'https://www.reddit.com/api/v1/revoke_token',
+    userinfo: 'https://oauth.reddit.com/api/v1/me'
+  })
+  t.match(config.platforms.tiktok.urls, { authorize: 'https://www.tiktok.com/v2/auth/authorize/', token: 'https://open.tiktokapis.com/v2/oauth/token/', revoke: 'https://open.tiktokapis.com/v2/oauth/revoke/' })
+  t.match(config.platforms.instagram.urls, { token: 'https://api.instagram.com/oauth/access_token', exchange: 'https://graph.instagram.com/access_token', refresh: 'https://graph.instagram.com/refresh_access_token' })
+  t.equal(config.platforms.instagram.urls.revoke, undefined, 'Instagram has no revocation endpoint')
+  for (const platform of Object.values(config.platforms)) {
+    for (const url of Object.values(platform.urls)) if (url !== undefined) t.match(url, /^https:\/\//, `${platform.name} ${url} is https`)
+  }
+  const overridden = loadConfig(testEnv({ REDDIT_TOKEN_URL: 'http://127.0.0.1:9999/token', INSTAGRAM_EXCHANGE_URL: 'http://127.0.0.1:9999/x' }))
+  t.equal(overridden.platforms.reddit.urls.token, 'http://127.0.0.1:9999/token')
+  t.equal(overridden.platforms.reddit.urls.refresh, 'https://www.reddit.com/api/v1/access_token', 'only the named URL changes')
+  t.equal(overridden.platforms.instagram.urls.exchange, 'http://127.0.0.1:9999/x')
+  t.notOk('TIKTOK_EXCHANGE_URL' in ENV_SCHEMA.properties, 'no exchange URL where there is no exchange')
+})
+
+t.test('a platform without credentials is not configured; a full set configures it', async (t) => {
+  const config = loadConfig(testEnv())
+  for (const spec of PLATFORM_SPECS) t.equal(config.platforms[spec.name].configured, false, `${spec.name} not configured`)
+  const tiktok = loadConfig(testEnv({
+    TIKTOK_CLIENT_KEY: 'key', TIKTOK_CLIENT_SECRET: 'secret', TIKTOK_REDIRECT_URI: 'https://app.example.test/api/auth/tiktok/callback', TIKTOK_SCOPES: 'user.info.basic video.list,  video.upload'
+  })).platforms.tiktok
+  t.match(tiktok, { configured: true, clientId: 'key', clientSecret: 'secret', scopes: ['user.info.basic', 'video.list', 'video.upload'] })
+  t.same(config.platforms.reddit.scopes, ['identity'], 'default scopes')
+})
+
+t.test('half a set of credentials is an error naming the missing ones', async (t) => {
+  const err = configError(t, testEnv({ REDDIT_CLIENT_ID: 'CANARY-id', TIKTOK_CLIENT_SECRET: 'CANARY-secret', TIKTOK_REDIRECT_URI: 'https://x.test/cb' }))
+  t.same([...err.variables].sort(), ['REDDIT_CLIENT_SECRET', 'REDDIT_REDIRECT_URI', 'TIKTOK_CLIENT_KEY'])
+  t.notOk(err.message.includes('CANARY'))
+})
+
+t.test('the lapse rule: a window shorter than interval + run budget is raised, with a warning naming the platform', async (t) => {
+  const config = loadConfig(testEnv())
+  // The runbook's reddit window (20 min) under a 30 min schedule + 4 min budget.
+  t.equal(config.platforms.reddit.refreshWindowMs, 34 * 60_000)
+  t.equal(config.platforms.tiktok.refreshWindowMs, 12 * 3_600_000, 'a long enough window is kept')
+  t.equal(config.platforms.instagram.refreshWindowMs, 7 * 86_400_000)
+  t.equal(config.warnings.filter((w) => w.includes('window')).length, 1)
+  t.match(config.warnings.find((w) => w.includes('window')), /^reddit: /)
+
+  const quiet = loadConfig(testEnv({ REDDIT_REFRESH_WINDOW_MS: String(40 * 60_000) }))
+  t.equal(quiet.platforms.reddit.refreshWindowMs, 40 * 60_000)
+  t.same(quiet.warnings.filter((w) => w.includes('window')), [])
+
+  const tight = loadConfig(testEnv({ REFRESH_INTERVAL_MS: String(12 * 3_600_000), REFRESH_RUN_BUDGET_MS: '60000' }))
+  t.equal(tight.platforms.tiktok.refreshWindowMs, 12 * 3_600_000 + 60_000)
+  t.ok(tight.warnings.some((w) => w.startsWith('tiktok: ')), 'tiktok named')
+  t.ok(tight.warnings.some((w) => w.startsWith('reddit: ')), 'reddit named')
+})
+
+t.test('production requires Cognito (a user pool or an issuer, and a client id)', async (t) => {
+  const err = configError(t, testEnv({ NODE_ENV: 'production' }))
+  t.same([...err.variables].sort(), ['COGNITO_CLIENT_ID', 'COGNITO_USER_POOL_ID'])
+  const pool = loadConfig(testEnv({ NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client' }))
+  t.match(pool, { nodeEnv: 'production', cognito: { userPoolId: 'eu-west-1_AbC123', clientId: 'client' } })
+  const issuer = loadConfig(testEnv({ NODE_ENV: 'production', COGNITO_ISSUER: 'http://127.0.0.1:9229/local_x', COGNITO_CLIENT_ID: 'client' }))
+  t.equal(issuer.cognito.issuer, 'http://127.0.0.1:9229/local_x')
+  t.match(loadConfig(testEnv()), { cognito: { userPoolId: undefined, clientId: undefined } }, 'optional outside production')
+})
+
+t.test('TOKEN_ENCRYPTION_KEY: wrong length, not base64, duplicate id, empty — each named, never quoted', async (t) => {
+  const material = generateEncryptionKey('x').slice(2)
+  const bad: Array<[string, RegExp]> = [
+    [`k1:${Buffer.alloc(24, 1).toString('base64')}`, /24 bytes, not 32/],
+    ['k1:CANARY*not*base64', /not base64/],
+    [`k1:${material},k1:${material}`, /used twice/],
+    [',', /no key given/],
+    [material, /keyId/]
+  ]
+  for (const [value, why] of bad) {
+    const err = configError(t, testEnv({ TOKEN_ENCRYPTION_KEY: value }))
+    t.same(err.variables, ['TOKEN_ENCRYPTION_KEY'])
+    t.match(err.message, why)
+    t.notOk(err.message.includes(material) || err.message.includes('CANARY'), 'no key material')
+  }
+  const rotated = loadConfig(testEnv({ TOKEN_ENCRYPTION_KEY: `new:${material}, old:${material}` }))
+  t.same(rotated.encryptionKeys.map((k) => k.id), ['new', 'old'])
+})
+
+t.test('CRON_SECRET and INTERNAL_API_KEY are comma lists; short ones warn; a shared one is an error', async (t) => {
+  const config = loadConfig(testEnv({ CRON_SECRET: ' first-secret-0123456789, ,second-secret-0123456789 ,', INTERNAL_API_KEY: 'internal-a-0123456789,internal-b-0123456789' }))
+  t.same(config.cronSecrets, ['first-secret-0123456789', 'second-secret-0123456789'])
+  t.same(config.internalApiKeys, ['internal-a-0123456789', 'internal-b-0123456789'])
+  t.same(config.warnings.filter((w) => w.includes('shorter than 16')), [])
+  const none = loadConfig(testEnv({ CRON_SECRET: undefined, INTERNAL_API_KEY: '' }))
+  t.same(none.cronSecrets, [])
+  t.same(none.internalApiKeys, [])
+  const short = loadConfig(testEnv({ CRON_SECRET: 'CANARY-short', INTERNAL_API_KEY: 'short' }))
+  t.equal(short.warnings.filter((w) => w.includes('shorter than 16')).length, 2)
+  t.notOk(short.warnings.join(' ').includes('CANARY'))
+  const err = configError(t, testEnv({ CRON_SECRET: 'shared-secret-CANARY-1234,other-0123456789abc', INTERNAL_API_KEY: 'shared-secret-CANARY-1234' }))
+  t.same(err.variables, ['INTERNAL_API_KEY'])
+  t.notOk(err.message.includes('CANARY'))
+})
+
+t.test('.env.example lists exactly the variables of ENV_SCHEMA, each with a comment', async (t) => {
+  const text = readFileSync(new URL('../.env.example', import.meta.url), 'utf8')
+  const lines = text.split('\n')
+  const listed: string[] = []
+  for (const [i, line] of lines.entries()) {
+    const name = /^(?:#\s*)?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1]
+    if (name === undefined) continue
+    listed.push(name)
+    const previous = lines[i - 1] ?? ''
+    t.ok(/^#\s*\S/.test(previous) && !/^(?:#\s*)?[A-Z][A-Z0-9_]*=/.test(previous), `${name} has a comment line`)
+  }
+  const schema = Object.keys(ENV_SCHEMA.properties)
+  t.same(listed.filter((n) => !schema.includes(n)), [], 'nothing in .env.example that the schema does not read')
+  t.same(schema.filter((n) => !listed.includes(n)), [], 'every schema variable in .env.example')
+  t.equal(new Set(listed).size, listed.length, 'each listed once')
+  t.equal(text, renderEnvExample(), '.env.example is current: run `node --import tsx scripts/write-env-example.ts`')
+})
