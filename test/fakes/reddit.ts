@@ -36,7 +36,7 @@ export class RedditFake extends OAuthFake {
       handle: (ctx) => this.#token(ctx)
     })
     s.addRoute({ method: 'POST', path: this.paths.REVOKE, endpoint: () => 'revoke', handle: ({ request }) => this.#revoke(request) })
-    s.addRoute({ method: 'GET', path: this.paths.USERINFO, endpoint: () => 'userinfo', handle: ({ request }) => this.#me(request) })
+    s.addRoute({ method: 'GET', path: this.paths.USERINFO, endpoint: () => 'userinfo', handle: (ctx) => this.#me(ctx) })
   }
 
   protected presentedCredential (request: RecordedRequest): string | undefined { return request.form.refresh_token }
@@ -106,7 +106,9 @@ export class RedditFake extends OAuthFake {
     return { status: 204 }
   }
 
-  #me (request: RecordedRequest): Reply {
+  #me ({ request, fault }: RouteContext): Reply {
+    // Any platform-shaped fault on the account lookup: the token is refused.
+    if (fault !== undefined) return UNAUTHORIZED
     const match = /^bearer (.+)$/i.exec(request.headers.authorization ?? '')
     const record: TokenRecord | undefined = this.ledger.find(match?.[1])
     if (record === undefined) return UNAUTHORIZED
