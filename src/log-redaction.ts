@@ -28,11 +28,18 @@ export function redactUrl (url: string): string {
   return `${url.slice(0, q)}?${shown.join('&')}`
 }
 
+/**
+ * Fastify's request serializer. It also receives whatever a caller logs under `req`, so it must not
+ * throw on a plain object (a throwing serializer makes the log call itself throw) and keeps only
+ * these few fields: never headers, never a query value.
+ */
 export function serializeRequest (req: FastifyRequest): Record<string, unknown> {
+  const r = (typeof req === 'object' && req !== null ? req : {}) as Partial<FastifyRequest>
+  const headers = typeof r.headers === 'object' && r.headers !== null ? r.headers : {}
   return {
-    method: req.method,
-    url: redactUrl(req.url),
-    remoteAddress: req.ip,
-    userAgent: req.headers['user-agent']
+    method: r.method,
+    url: typeof r.url === 'string' ? redactUrl(r.url) : undefined,
+    remoteAddress: r.ip,
+    userAgent: headers['user-agent']
   }
 }
