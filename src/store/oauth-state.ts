@@ -25,7 +25,9 @@ export const CONSUME_FAILURES = {
   unknown: 'unknown_state',
   expired: 'expired_state',
   otherBrowser: 'browser_mismatch',
-  otherUser: 'user_mismatch'
+  otherUser: 'user_mismatch',
+  /** Consumed, but its sealed verifier does not open (key rotated out, item tampered with). */
+  unreadable: 'unreadable_state'
 } as const
 export type ConsumeFailure = typeof CONSUME_FAILURES[keyof typeof CONSUME_FAILURES]
 
@@ -82,13 +84,15 @@ export function createOAuthStateStore ({ doc, table, cipher, now = Date.now, lif
       }
       if (item === undefined) return { consumed: false, reason: CONSUME_FAILURES.unknown }
       const sealed = item[STATE_ATTR.codeVerifier]
+      let codeVerifier: string | undefined
+      try {
+        codeVerifier = typeof sealed === 'string' ? cipher.decrypt(sealed, verifierContext(key)) : undefined
+      } catch {
+        return { consumed: false, reason: CONSUME_FAILURES.unreadable }
+      }
       return {
         consumed: true,
-        state: {
-          ownerUserId: String(item[STATE_ATTR.ownerUserId]),
-          returnTo: String(item[STATE_ATTR.returnTo]),
-          codeVerifier: typeof sealed === 'string' ? cipher.decrypt(sealed, verifierContext(key)) : undefined
-        }
+        state: { ownerUserId: String(item[STATE_ATTR.ownerUserId]), returnTo: String(item[STATE_ATTR.returnTo]), codeVerifier }
       }
     }
   }

@@ -6,9 +6,9 @@ const issuer = await startJwksIssuer()
 t.teardown(() => issuer.close())
 const verifier = createCognitoVerifier({ clientId: issuer.clientId, issuer: issuer.issuer, jwksUrl: issuer.jwksUrl })
 
-async function refusal (jwt: string, expectedUse?: 'access' | 'id'): Promise<string> {
+async function refusal (jwt: string, expectedUse?: 'access' | 'id', using = verifier): Promise<string> {
   try {
-    await verifier.verify(jwt, expectedUse)
+    await using.verify(jwt, expectedUse)
   } catch (err) {
     if (err instanceof IdentityError) return err.reason
     throw err
@@ -63,12 +63,12 @@ t.test('a kid the pool does not publish is refused', async (t) => {
 
 t.test('an unreachable JWKS is jwks_unavailable, not a bad token', async (t) => {
   const offline = createCognitoVerifier({ clientId: issuer.clientId, issuer: issuer.issuer, jwksUrl: 'http://127.0.0.1:9/jwks.json', timeoutMs: 500 })
-  await t.rejects(offline.verify(await issuer.accessToken()), { reason: 'jwks_unavailable' })
+  t.equal(await refusal(await issuer.accessToken(), undefined, offline), 'jwks_unavailable')
 })
 
 t.test('a real pool id makes a Cognito verifier that refuses other issuers', async (t) => {
   const cognito = createCognitoVerifier({ clientId: issuer.clientId, userPoolId: 'us-east-1_AbCdEf123' })
-  await t.rejects(cognito.verify(await issuer.accessToken()), { reason: 'bad_issuer' })
+  t.equal(await refusal(await issuer.accessToken(), undefined, cognito), 'bad_issuer')
 })
 
 t.test('neither pool nor issuer is a programming error', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { createOAuthStateStore, STATE_LIFETIME_MS } from '../../src/store/oauth-state.js'
 import { consumeStateParams, putStateParams, stateItemKey } from '../../src/store/oauth-state-params.js'
@@ -80,4 +80,22 @@ t.test('on DynamoDB Local', async (t) => {
     await store.save({ ...base, state: 'nopkce', platform: 'reddit', codeVerifier: undefined })
     t.same(await store.consume({ state: 'nopkce', platform: 'reddit' }, { bindingHash: 'hash-1' }), { consumed: true, state: { ownerUserId: 'user-a', returnTo: '/settings', codeVerifier: undefined } })
   })
+})
+
+t.test('a sealed verifier moved to another state item does not open: the state is refused', async (t) => {
+  const table = await createTestTable(t, 'oauth-state-moved')
+  const cipher = createCipher(parseEncryptionKeys(generateEncryptionKey('k1')))
+  const store = createOAuthStateStore({ doc: table.dynamo.doc, table: table.name, cipher })
+  const base = { platform: 'tiktok', ownerUserId: 'user-a', bindingHash: 'h', returnTo: '/' }
+  await store.save({ ...base, state: 'source', codeVerifier: 'v-source' })
+  await store.save({ ...base, state: 'target', codeVerifier: 'v-target' })
+  const key = (state: string): Record<string, string> => stateItemKey({ state, platform: 'tiktok' })
+  const { Item } = await table.dynamo.doc.send(new GetCommand({ TableName: table.name, Key: key('source') }))
+  await table.dynamo.doc.send(new UpdateCommand({
+    TableName: table.name,
+    Key: key('target'),
+    UpdateExpression: 'SET codeVerifierEnc = :v',
+    ExpressionAttributeValues: { ':v': Item?.codeVerifierEnc }
+  }))
+  t.same(await store.consume({ state: 'target', platform: 'tiktok' }, { bindingHash: 'h' }), { consumed: false, reason: 'unreadable_state' })
 })
