@@ -9,7 +9,18 @@ export interface RateLimiter {
 }
 
 /** At most `perMinute` starts in any 60 s window (a sliding log: exact, and `perMinute` numbers small). */
-export function createRateLimiter (perMinute: number, now: () => number = () => performance.now()): RateLimiter {
+export interface LimiterClock {
+  readonly now: () => number
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+}
+
+const REAL_CLOCK: LimiterClock = {
+  now: () => performance.now(),
+  sleep: async (ms, signal) => { await sleep(ms, undefined, signal === undefined ? {} : { signal }) }
+}
+
+export function createRateLimiter (perMinute: number, clock: LimiterClock = REAL_CLOCK): RateLimiter {
+  const { now } = clock
   const windowMs = 60_000
   const starts: number[] = []
   return {
@@ -25,7 +36,7 @@ export function createRateLimiter (perMinute: number, now: () => number = () => 
         const waitMs = (starts[0] ?? t) + windowMs - t
         if (t + waitMs > deadlineMs) return false
         try {
-          await sleep(waitMs, undefined, signal === undefined ? {} : { signal })
+          await clock.sleep(waitMs, signal)
         } catch {
           return false
         }

@@ -1,0 +1,66 @@
+import t from 'tap'
+import { createRateLimiter, forEachConcurrent } from '../../src/refresh/limiter.js'
+
+async function * numbers (n: number, pulled: number[]): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) {
+    pulled.push(i)
+    yield i
+  }
+}
+
+t.test('forEachConcurrent never runs more than `concurrency` at once and pulls on demand', async (t) => {
+  let running = 0
+  let peak = 0
+  const pulled: number[] = []
+  const seen: number[] = []
+  await forEachConcurrent(numbers(20, pulled), 4, async (i) => {
+    running++
+    peak = Math.max(peak, running)
+    t.ok(pulled.length <= seen.length + 5, 'the source is not read ahead of the workers')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    seen.push(i)
+    running--
+  }, () => false)
+  t.equal(peak, 4)
+  t.same(seen.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i))
+})
+
+t.test('forEachConcurrent stops pulling when told, and rethrows the first failure after the lanes end', async (t) => {
+  const pulled: number[] = []
+  let done = 0
+  const { stopped } = await forEachConcurrent(numbers(100, pulled), 2, async () => { done++ }, () => done >= 10)
+  t.equal(stopped, true)
+  t.ok(pulled.length <= 12)
+
+  let finished = 0
+  await t.rejects(forEachConcurrent(numbers(10, []), 3, async (i) => {
+    if (i === 1) throw new Error('boom')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    finished++
+  }, () => false), { message: 'boom' })
+  t.ok(finished >= 2, 'the lanes in flight finished before the error surfaced')
+})
+
+t.test('createRateLimiter: at most N starts in any 60 s window, then waits or gives up at the deadline', async (t) => {
+  let now = 0
+  const limiter = createRateLimiter(3, { now: () => now, sleep: async (ms) => { now += ms } })
+  for (let i = 0; i < 3; i++) t.equal(await limiter.take(10_000), true)
+  t.equal(await limiter.take(10_000), false, 'no slot before the deadline: deferred')
+  now = 60_001
+  t.equal(await limiter.take(70_000), true, 'the window slid')
+  const aborted = new AbortController()
+  aborted.abort()
+  t.equal(await limiter.take(1e12, aborted.signal), false)
+})
+
+t.test('createRateLimiter waits for a slot that frees before the deadline', async (t) => {
+  let now = 0
+  const slept: number[] = []
+  const limiter = createRateLimiter(2, { now: () => now, sleep: async (ms) => { slept.push(ms); now += ms } })
+  t.equal(await limiter.take(1e9), true)
+  now = 10_000
+  t.equal(await limiter.take(1e9), true)
+  t.equal(await limiter.take(1e9), true, 'waited for the first start to leave the window')
+  t.same(slept, [50_000])
+  t.equal(now, 60_000)
+})
