@@ -43,7 +43,9 @@ export function oauthErrorFailure (error: string): Failure {
 
 /** A non-2xx status without a recognised error body: 429 / 5xx honour Retry-After. */
 export function statusFailure (answer: ProviderAnswer, nowMs: number): Failure {
-  const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs)
+  // Reddit announces its window's end in X-Ratelimit-Reset (seconds) rather than Retry-After.
+  const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs) ??
+    (answer.status === 429 ? parseRetryAfterMs(answer.headers.get('x-ratelimit-reset'), nowMs) : undefined)
   if (answer.status === 429) return transient(FAILURE_CODES.rateLimited, retryAfterMs)
   if (answer.status >= 500) return transient(FAILURE_CODES.http5xx, retryAfterMs)
   if (answer.status >= 400) return transient(FAILURE_CODES.http4xx)

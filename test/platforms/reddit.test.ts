@@ -147,7 +147,7 @@ t.test('every failure switch gives the contract\'s outcome', async (t) => {
     const started = Date.now()
     const outcome = await reddit.refresh({ accessToken: seeded.accessToken, refreshToken: seeded.refreshToken })
     t.same(outcome, expected, name)
-    if (fault.kind === 'hang') t.ok(Date.now() - started < 2_000, 'the timeout ended the hung call')
+    if (fault.kind === 'hang') t.ok(Date.now() - started < 5_000, 'the timeout ended the hung call')
     t.same(secrets.filter((secret) => leakText(outcome).includes(secret)), [], `${name}: no secret in the outcome`)
   }
 })
