@@ -13,8 +13,6 @@ export interface DueRules {
   readonly lapseMarginMs: number
   /** The provider's minimum token age before a refresh is accepted (Instagram: 24 h). */
   readonly minRefreshAgeMs?: number | undefined
-  /** Refreshing an expired access token is impossible on this platform (Instagram refreshes with it). */
-  readonly refreshNeedsLiveAccessToken?: boolean | undefined
 }
 
 export const DECISION_REASONS = {
@@ -26,8 +24,7 @@ export const DECISION_REASONS = {
   claimed: 'claimed_by_other',
   backoff: 'backoff',
   halfLife: 'too_young_half_life',
-  minAge: 'too_young_min_age',
-  expiredUnrefreshable: 'expired_cannot_refresh'
+  minAge: 'too_young_min_age'
 } as const
 export type DecisionReason = typeof DECISION_REASONS[keyof typeof DECISION_REASONS]
 
@@ -37,8 +34,6 @@ export type Decision =
   | { readonly action: 'skip', readonly reason: DecisionReason }
   /** Still due, left for a later run. */
   | { readonly action: 'defer', readonly reason: DecisionReason }
-  /** Can never be refreshed again: needs the user to reconnect. */
-  | { readonly action: 'reauth', readonly reason: DecisionReason }
 
 export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRules): Decision {
   const R = DECISION_REASONS
@@ -48,7 +43,6 @@ export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRul
   // The index is eventually consistent and other writers (a reconnect, an internal read) refresh too.
   if (remainingMs > rules.windowMs) return { action: 'skip', reason: R.fresh }
   if (record.claimUntilMs !== undefined && record.claimUntilMs >= nowMs) return { action: 'skip', reason: R.claimed }
-  if (remainingMs <= 0 && rules.refreshNeedsLiveAccessToken === true) return { action: 'reauth', reason: R.expiredUnrefreshable }
   if (record.nextAttemptAtMs !== undefined && record.nextAttemptAtMs > nowMs) return { action: 'defer', reason: R.backoff }
   if (rules.minRefreshAgeMs !== undefined && nowMs - record.issuedAtMs < rules.minRefreshAgeMs) {
     return { action: 'defer', reason: R.minAge }
@@ -60,5 +54,8 @@ export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRul
   if (record.issuedAtMs > 0 && remainingMs > lifetimeMs / 2 && remainingMs > rules.lapseMarginMs) {
     return { action: 'defer', reason: R.halfLife }
   }
+  // An expiry in the past is still tried: our record can be wrong (an answer without a usable
+  // `expires_in` is stored as expiring now), and only the provider's own answer (Instagram: Graph
+  // code 190) may declare a grant dead. A doubt never disconnects an account.
   return { action: 'refresh', reason: remainingMs <= 0 ? R.expired : R.withinWindow }
 }

@@ -52,14 +52,12 @@ export async function refreshOne (ctx: RefreshOneContext, platform: Platform, ke
   const decision = decideRefresh(record, ctx.now(), ctx.rules)
   if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
   if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
-  if (decision.action === 'refresh' && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
+  if (ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
     return done(log, where, { outcome: 'deferred', reason: 'rate_cap' })
   }
 
   const claim = await store.claim(record, claimId, ctx.claimLeaseMs)
   if (!claim.claimed) return done(log, where, { outcome: 'skipped', reason: claim.reason })
-
-  if (decision.action === 'reauth') return settlePermanent(ctx, record, claimId, decision.reason, where)
 
   let outcome: RefreshOutcome
   try {

@@ -58,9 +58,7 @@ export function startRun (opts: RunOptions): RunHandle {
     const rules: DueRules = {
       windowMs: platform.config.refreshWindowMs,
       lapseMarginMs: opts.lapseMarginMs,
-      minRefreshAgeMs: platform.spec.minRefreshAgeMs,
-      // A provider that refreshes with the access token itself cannot revive an expired one.
-      refreshNeedsLiveAccessToken: platform.spec.minRefreshAgeMs !== undefined
+      minRefreshAgeMs: platform.spec.minRefreshAgeMs
     }
     const limiter = opts.limiters?.get(platform.name)
     const ctx = {

@@ -102,3 +102,26 @@ export async function waitFor (check: () => boolean | Promise<boolean>, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+export interface CapturedLogger {
+  readonly lines: Array<Record<string, unknown>>
+  readonly text: string
+  debug (obj: object, msg: string): void
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+/** A logger for domain modules (run, refresh-one) that keeps every line as JSON, to assert on. */
+export function captureLogger (): CapturedLogger {
+  const lines: Array<Record<string, unknown>> = []
+  const at = (level: string) => (obj: object, msg: string): void => { lines.push({ level, ...JSON.parse(JSON.stringify(obj)), msg }) }
+  return {
+    lines,
+    get text () { return lines.map((l) => JSON.stringify(l)).join('\n') },
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error')
+  }
+}
