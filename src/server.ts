@@ -29,12 +29,29 @@ async function main (): Promise<void> {
     server.log.info({ filled: dev.filled, dataDir: dev.dataDir }, 'development defaults in use (generated secrets are kept in dev-secrets.json there)')
   }
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  // SIGINT and SIGTERM are handled below; close-with-grace keeps errors, other signals and the 10 s cap.
+  const grace = closeWithGrace({ delay: 10_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal, err }) => {
     if (err !== undefined) server.log.error({ err: { name: err.name, message: err.message } }, 'shutting down after an error')
-    else server.log.info({ signal }, 'shutting down')
+    else if (signal !== undefined) server.log.info({ signal }, 'shutting down')
     await server.close()
     await dev?.embedded?.stop()
   })
+  let firstSignalAtMs: number | undefined
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (firstSignalAtMs === undefined) {
+        firstSignalAtMs = Date.now()
+        server.log.info({ signal }, 'shutting down')
+        grace.close()
+        return
+      }
+      // Ctrl-C under `npm start` arrives twice at once (from the terminal, and forwarded by npm):
+      // only a repeat after a second means "stop now".
+      if (Date.now() - firstSignalAtMs < 1_000) return
+      server.log.error({ signal }, 'second signal, exiting now')
+      process.exit(1)
+    })
+  }
 
   try {
     // A store we were pointed at locally (embedded, compose) gets its table; AWS tables come from infra/.

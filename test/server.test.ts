@@ -34,13 +34,18 @@ async function freePort (): Promise<number> {
   })
 }
 
-/** Starts the server with exactly `env` (plus PATH/HOME), killed at teardown if still running. */
-async function startServer (t: Test, env: Env): Promise<Running> {
+/**
+ * Starts the server with exactly `env` (plus PATH/HOME), killed at teardown if still running. `npm`
+ * runs `npm start` in its own process group, as a terminal would (Ctrl-C signals the whole group).
+ */
+async function startServer (t: Test, env: Env, via: 'node' | 'npm' = 'node'): Promise<Running> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const [command, args] = via === 'npm' ? ['npm', ['start']] as const : [process.execPath, ['--import', 'tsx', 'src/server.ts']] as const
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: via === 'npm'
   })
   let stdout = ''
   let stderr = ''
@@ -49,7 +54,11 @@ async function startServer (t: Test, env: Env): Promise<Running> {
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  t.teardown(() => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    if (via === 'npm' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    else child.kill('SIGKILL')
+  })
   return { child, port, exited, output: () => ({ stdout, stderr }) }
 }
 
@@ -94,6 +103,19 @@ async function goneWithin (text: string, ms: number): Promise<boolean> {
   return pidsWith(text).length === 0
 }
 
+async function portClosedWithin (port: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(500) })
+    } catch {
+      return true
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return false
+}
+
 const productionEnv = (table: string): Env => ({
   NODE_ENV: 'production',
   DYNAMODB_ENDPOINT: dynamoEndpoint(),
@@ -107,7 +129,7 @@ const productionEnv = (table: string): Env => ({
   COGNITO_CLIENT_ID: 'test-client'
 })
 
-t.test('production: serves /readyz on the given store, and SIGTERM exits 0 promptly', async (t) => {
+t.test('npm-start-sigterm-orphaned-the-server: production `npm start` serves /readyz, and SIGTERM to npm stops it promptly', async (t) => {
   const table = `server-${randomUUID().slice(0, 8)}`
   t.teardown(async () => {
     const { client } = createDynamoClients({ region: 'us-east-1', endpoint: dynamoEndpoint() })
@@ -115,15 +137,19 @@ t.test('production: serves /readyz on the given store, and SIGTERM exits 0 promp
     client.destroy()
   })
   const env = productionEnv(table)
-  const server = await startServer(t, env)
+  const server = await startServer(t, env, 'npm')
   const readyMs = await waitReady(server, 30_000)
   t.pass(`ready in ${readyMs} ms`)
   const health = await fetch(`http://127.0.0.1:${server.port}/healthz`)
   t.equal(health.status, 200)
+  // SIGTERM to npm's pid alone (a supervisor, not a terminal). When `start` ran the server under
+  // `sh -c`, npm and sh died and the server went on serving, orphaned; `exec` makes npm signal it.
   const stopping = Date.now()
   server.child.kill('SIGTERM')
   const exit = await within(server.exited, 10_000, 'exit after SIGTERM')
   t.same(exit, { code: 0, signal: null }, `exit 0 after ${Date.now() - stopping} ms`)
+  t.ok(await portClosedWithin(server.port, 5_000), 'the server itself is gone, not only npm')
+  t.match(server.output().stdout, /"signal":"SIGTERM","msg":"shutting down"/, 'a graceful shutdown')
   const { stdout, stderr } = server.output()
   t.match(stdout, /"msg":"table ready"/)
   t.notOk(stdout.includes(CANARY) || stderr.includes(CANARY), 'no secret in the output')
@@ -172,11 +198,14 @@ t.test('development without DYNAMODB_ENDPOINT: embedded DynamoDB Local that dies
   t.ok(await goneWithin(dbPath, 5_000), 'java is gone after the server was SIGKILLed')
   for (const value of Object.values(secrets)) t.notOk(first.output().stdout.includes(value), 'no generated secret printed')
 
-  // Second start on the same data: the same secrets, and SIGINT (Ctrl-C) stops both cleanly.
-  const second = await startServer(t, env)
+  // Second start on the same data, through `npm start`: the same secrets, and Ctrl-C (SIGINT to the
+  // whole process group: npm forwards it too, so the server gets it twice) stops both cleanly.
+  const second = await startServer(t, env, 'npm')
   t.pass(`second start ready in ${await waitReady(second, 60_000)} ms`)
   t.same(JSON.parse(readFileSync(secretsFile, 'utf8')), secrets, 'secrets reused, not regenerated')
-  second.child.kill('SIGINT')
-  t.same(await within(second.exited, 15_000, 'exit after SIGINT'), { code: 0, signal: null })
+  process.kill(-(second.child.pid ?? 0), 'SIGINT')
+  t.same(await within(second.exited, 15_000, 'exit after Ctrl-C'), { code: 0, signal: null })
   t.ok(await goneWithin(dbPath, 3_000), 'no java left after Ctrl-C')
+  t.notMatch(second.output().stderr, /second/, 'the doubled Ctrl-C is one shutdown, not an abort')
+  t.ok(await portClosedWithin(second.port, 3_000), 'the server is gone')
 })
