@@ -100,8 +100,8 @@ export function capturingFetch (http: ProviderHttp, capture: { answer?: Provider
   return async (url, options) => {
     const init: RequestInit = { method: options.method, headers: options.headers }
     if (options.body !== undefined && options.body !== null) init.body = options.body as NonNullable<RequestInit['body']>
-    // openid-client's own timeout signal stays in force alongside ours.
-    if (options.signal !== undefined) init.signal = options.signal
+    // openid-client's own signal is dropped: ours is the shorter deadline (oauth-client.ts sets theirs
+    // longer), and combining signals per call (AbortSignal.any) retains memory on Node 20.
     const answer = await providerRequest(http, url, init)
     capture.answer = answer
     const nullBody = answer.status === 204 || answer.status === 304

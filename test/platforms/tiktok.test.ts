@@ -99,7 +99,7 @@ t.test('every failure switch gives the contract\'s outcome', async (t) => {
   const { fake, tiktok } = await setup(t, { timeoutMs: 300 })
   const cases: Array<[string, Parameters<typeof fake.failNext>[1], unknown]> = [
     ['500', { kind: 'status', status: 500 }, { kind: 'transient', code: 'http_5xx' }],
-    ['503 + Retry-After', { kind: 'rate_limited', retryAfter: '120' }, { kind: 'transient', code: 'rate_limited', retryAfterMs: 120_000 }],
+    ['429 + Retry-After', { kind: 'rate_limited', retryAfter: '120' }, { kind: 'transient', code: 'rate_limited', retryAfterMs: 120_000 }],
     ['HTML', { kind: 'html' }, { kind: 'transient', code: 'malformed_response' }],
     ['broken JSON', { kind: 'broken_json' }, { kind: 'transient', code: 'malformed_response' }],
     ['hang', { kind: 'hang' }, { kind: 'transient', code: 'timeout' }],
