@@ -1,7 +1,7 @@
 // Random values of the connect flow: the one-time state, the PKCE verifier and its S256 challenge, and the
 // browser-binding nonce kept in the cookie (only its hash is stored).
 // @see https://datatracker.ietf.org/doc/html/rfc7636#section-4 (PKCE)
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 /** 256 random bits, base64url: 43 characters. */
 export function randomToken (): string {
@@ -26,10 +26,4 @@ export function codeChallengeS256 (verifier: string): string {
 /** What the state item keeps of the browser-binding nonce: a hash, so a table reader cannot forge the cookie. */
 export function bindingHash (nonce: string): string {
   return createHash('sha256').update(`oauth-refresher/browser-binding\u0000${nonce}`).digest('base64url')
-}
-
-export function constantTimeEqual (a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
 }
