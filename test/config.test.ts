@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
 import { PLATFORM_SPECS } from '../src/platforms/specs.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
-import { renderEnvExample } from '../scripts/write-env-example.js'
+import { renderEnvExample, renderReadmeTable } from '../scripts/write-env-example.js'
 import { testEnv, type Env } from './helper.js'
 
 function configError (t: Test, env: Env): ConfigError {
@@ -187,4 +187,9 @@ t.test('.env.example lists exactly the variables of ENV_SCHEMA, each with a comm
   t.same(schema.filter((n) => !listed.includes(n)), [], 'every schema variable in .env.example')
   t.equal(new Set(listed).size, listed.length, 'each listed once')
   t.equal(text, renderEnvExample(), '.env.example is current: run `node --import tsx scripts/write-env-example.ts`')
+})
+
+t.test("the README's configuration table is the one generated from ENV_SCHEMA", async (t) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  t.ok(readme.includes(renderReadmeTable()), 'README is current: paste `node --import tsx scripts/write-env-example.ts --readme` under ## Configuration')
 })
