@@ -1,0 +1,198 @@
+// The pass as a whole: budget (partial), request cap, half-life (no churn), lost races, concurrency,
+// and DynamoDB stopping in the middle of a run (on the real wire, through a proxy that is cut).
+import t, { type Test } from 'tap'
+import { loadConfig, type Config } from '../../src/config.js'
+import type { Platform } from '../../src/platforms/platform.js'
+import { createProviderHttp } from '../../src/platforms/provider-http.js'
+import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
+import { createRunRegistry } from '../../src/refresh/run-registry.js'
+import { startRun, type RunOptions } from '../../src/refresh/run.js'
+import { createCipher } from '../../src/store/crypto.js'
+import { createDynamoClients } from '../../src/store/dynamodb-client.js'
+import { createLock } from '../../src/store/lock.js'
+import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
+import type { OAuthFake } from '../fakes/oauth-fake.js'
+import { RedditFake } from '../fakes/reddit.js'
+import { TiktokFake } from '../fakes/tiktok.js'
+import { createTestTable, dynamoEndpoint, testEnv, type Env, type TestTable } from '../helper.js'
+import { captureLogger, cuttableProxy, manualClock, seedTokens, waitFor } from '../helpers/refresh.js'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+
+interface Setup {
+  readonly table: TestTable
+  readonly config: Config
+  readonly store: TokenStore
+  readonly clock: ReturnType<typeof manualClock>
+  readonly log: ReturnType<typeof captureLogger>
+  platformsFor (fake: OAuthFake, timeoutMs?: number): Platform[]
+  options (platforms: Platform[], extra?: Partial<RunOptions>): RunOptions
+}
+
+async function setup (t: Test, env: Env): Promise<Setup> {
+  const table = await createTestTable(t)
+  const clock = manualClock()
+  const config = loadConfig(testEnv({ TOKENS_TABLE: table.name, ...env }))
+  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
+  const log = captureLogger()
+  let n = 0
+  return {
+    table,
+    config,
+    store,
+    clock,
+    log,
+    platformsFor (fake, timeoutMs = 2_000) {
+      const module = PLATFORM_MODULES.find((m) => m.spec.name === fake.platform)
+      if (module === undefined) throw new Error(fake.platform)
+      return [module.create(config.platforms[module.spec.name], createProviderHttp({ timeoutMs, now: clock.now }))]
+    },
+    options: (platforms, extra = {}) => ({
+      runId: `run-${++n}`,
+      store,
+      platforms,
+      now: clock.now,
+      log,
+      runBudgetMs: 30_000,
+      lapseMarginMs: config.run.intervalMs + config.run.runBudgetMs,
+      claimLeaseMs: 6_000,
+      retentionDays: 30,
+      ...extra
+    })
+  }
+}
+
+t.test('the run budget ends a pass early with partial: true; the next run takes the rest', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '1' })
+  await seedTokens(s.store, reddit, 8, { expiresInMs: 10 * MIN, now: s.clock.now })
+  reddit.latencyMs = 300
+  const platforms = s.platformsFor(reddit)
+  const first = await startRun(s.options(platforms, { runBudgetMs: 700 })).finished
+  t.equal(first.partial, true)
+  t.ok(first.refreshed >= 1 && first.refreshed < 8, `refreshed ${first.refreshed} before the budget ran out`)
+  reddit.latencyMs = 0
+  const second = await startRun(s.options(platforms)).finished
+  t.equal(second.partial, false)
+  t.equal(first.refreshed + second.refreshed, 8, 'what the first run did not reach, the second did')
+})
+
+t.test('the request cap defers what does not fit in the minute', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await setup(t, { ...reddit.env(), REDDIT_REQUESTS_PER_MINUTE: '3' })
+  await seedTokens(s.store, reddit, 5, { expiresInMs: 10 * MIN, now: s.clock.now })
+  const summary = await startRun(s.options(s.platformsFor(reddit), { runBudgetMs: 2_000, limiters: new Map([['reddit', (await import('../../src/refresh/limiter.js')).createRateLimiter(3)]]) })).finished
+  t.match(summary, { refreshed: 3, deferred: 2 })
+  t.equal(reddit.requestsTo('refresh').length, 3, 'never more than the cap reached the provider')
+  t.match(s.log.text, '"reason":"rate_cap"')
+})
+
+t.test('half-life: 2 h TikTok tokens under the 12 h window are not rotated on every run', async (t) => {
+  const tiktok = await TiktokFake.start(t)
+  const s = await setup(t, tiktok.env())
+  const seeded = await seedTokens(s.store, tiktok, 3, { expiresInMs: 2 * HOUR, now: s.clock.now })
+  const platforms = s.platformsFor(tiktok)
+  const fresh = await startRun(s.options(platforms)).finished
+  t.match(fresh, { refreshed: 0, deferred: 3 }, 'just issued: deferred as too young')
+  t.equal(tiktok.requestsTo('refresh').length, 0)
+  t.match(s.log.text, 'too_young_half_life')
+  s.clock.advance(61 * MIN)
+  const half = await startRun(s.options(platforms)).finished
+  t.match(half, { refreshed: 3 }, 'past half its life: refreshed')
+  for (const token of seeded) t.equal(tiktok.isValid(token.refreshToken ?? ''), false, 'rotated: the old refresh token is dead')
+  const again = await startRun(s.options(platforms)).finished
+  t.match(again, { refreshed: 0 }, 'the new tokens are not refreshed again at once')
+})
+
+t.test('invalid_grant for a refresh token that was replaced meanwhile is a lost race, not a revocation', async (t) => {
+  const tiktok = await TiktokFake.start(t)
+  const s = await setup(t, tiktok.env())
+  const [token] = await seedTokens(s.store, tiktok, 1, { expiresInMs: 10 * MIN, now: s.clock.now })
+  const key = { userId: token?.userId ?? '', platform: 'tiktok' }
+  tiktok.latencyMs = 600
+  tiktok.failNext('refresh', { kind: 'invalid_grant' })
+  const run = startRun(s.options(s.platformsFor(tiktok)))
+  await waitFor(() => tiktok.requestsTo('refresh').length === 1)
+  // The user reconnects while the refresh is in flight.
+  const grant = tiktok.seedGrant()
+  await s.store.saveConnection({ ...key, account: { id: 'acct-0' }, scopes: [], accessToken: grant.accessToken, refreshToken: grant.refreshToken, expiresAtMs: s.clock.now() + 2 * HOUR })
+  const summary = await run.finished
+  t.match(summary, { needsReauth: 0, skippedTokens: 1 })
+  const record = await s.store.get(key)
+  t.equal(record?.status, 'connected', 'the new connection is untouched')
+  t.equal(s.store.openSecrets(record!).refreshToken, grant.refreshToken)
+  t.match(s.log.text, '"reason":"lost_race"')
+})
+
+t.test('bounded concurrency per platform', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '3' })
+  await seedTokens(s.store, reddit, 12, { expiresInMs: 10 * MIN, now: s.clock.now })
+  reddit.latencyMs = 100
+  let inFlight = 0
+  let peak = 0
+  const counting = reddit.server.onRequest
+  reddit.server.onRequest = (request) => {
+    counting?.(request)
+    inFlight++
+    peak = Math.max(peak, inFlight)
+    setTimeout(() => { inFlight-- }, 100)
+  }
+  const summary = await startRun(s.options(s.platformsFor(reddit))).finished
+  t.equal(summary.refreshed, 12)
+  t.ok(peak <= 3, `at most 3 provider calls at once (saw ${peak})`)
+})
+
+t.test('DynamoDB stops in the middle of a run: nothing is marked needs_reauth, the lock is released, nothing is lost', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '2', PROVIDER_TIMEOUT_MS: '1000' })
+  const seeded = await seedTokens(s.store, reddit, 8, { expiresInMs: 10 * MIN, now: s.clock.now })
+  const proxy = await cuttableProxy(t, dynamoEndpoint())
+  const viaProxy = createDynamoClients({ region: 'us-east-1', endpoint: proxy.endpoint, maxAttempts: 2 })
+  t.teardown(() => viaProxy.client.destroy())
+  const store = createTokenStore({ doc: viaProxy.doc, table: s.table.name, cipher: createCipher(s.config.encryptionKeys), now: s.clock.now })
+  const lock = createLock({ doc: viaProxy.doc, table: s.table.name, leaseMs: 60_000, now: s.clock.now })
+  const runs = createRunRegistry({
+    lock,
+    store,
+    platforms: () => s.platformsFor(reddit),
+    now: s.clock.now,
+    log: s.log,
+    run: { runBudgetMs: 30_000, intervalMs: 30 * MIN, providerTimeoutMs: 1_000, needsReauthRetentionDays: 30 }
+  })
+  reddit.latencyMs = 400
+  const started = await runs.start('run-cut')
+  if (!started.started) throw new Error('lock not taken')
+  await waitFor(() => reddit.requestsTo('refresh').length >= 2)
+  proxy.cut()
+  // Answers arrive while the store is gone, for longer than the claims (3 × the 1 s provider timeout)
+  // during which the refreshed tokens' writes are retried; then it comes back.
+  await new Promise((resolve) => setTimeout(resolve, 3_500))
+  proxy.restore()
+  const summary = await started.settled
+
+  t.equal(summary.error, 'store_unavailable')
+  t.equal(summary.partial, true)
+  t.equal(summary.needsReauth, 0)
+  t.ok(summary.errorCodes.store_unavailable !== undefined && summary.errorCodes.store_unavailable >= 1)
+  const state = await lock.status()
+  t.equal(state.held, false, 'the lock was released')
+  t.match(state.lastRun, { runId: 'run-cut', error: 'store_unavailable' })
+
+  // Later (claims of the cut run have lapsed), a run brings everything up to date.
+  s.clock.advance(10_000)
+  const again = await runs.start('run-after')
+  if (!again.started) throw new Error('lock not taken')
+  const after = await again.settled
+  t.equal(after.error, undefined)
+  t.equal(after.needsReauth, 0)
+  for (const token of seeded) {
+    const record = await s.store.get({ userId: token.userId, platform: 'reddit' })
+    t.equal(record?.status, 'connected', `${token.userId} still connected`)
+    t.ok((record?.expiresAtMs ?? 0) > s.clock.now() + HOUR, `${token.userId} alive`)
+    t.equal(record?.claimId, undefined, `${token.userId} not stuck claimed`)
+    t.ok(reddit.isValid(s.store.openSecrets(record!).refreshToken ?? ''))
+  }
+  await runs.close()
+})
