@@ -167,12 +167,14 @@ fi
 connection_arn="$(aws_value ConnectionArn events describe-connection --name "$connection" --query ConnectionArn)"
 
 # 2) API destination: GET on the cron route, rate limited (the service's lock makes extra calls cheap).
+# Passed as JSON input: AWS CLI v1 would otherwise try to download an https:// parameter value.
+cat > "$workdir/destination.json" <<JSON
+{"Name":$(json_string "$destination"),"ConnectionArn":$(json_string "$connection_arn"),"InvocationEndpoint":$(json_string "$endpoint"),"HttpMethod":"GET","InvocationRateLimitPerSecond":$rate_limit}
+JSON
 if aws_exists events describe-api-destination --name "$destination"; then
-  aws_run events update-api-destination --name "$destination" --connection-arn "$connection_arn" \
-    --invocation-endpoint "$endpoint" --http-method GET --invocation-rate-limit-per-second "$rate_limit" >/dev/null
+  aws_run events update-api-destination --cli-input-json "file://$workdir/destination.json" >/dev/null
 else
-  aws_run events create-api-destination --name "$destination" --connection-arn "$connection_arn" \
-    --invocation-endpoint "$endpoint" --http-method GET --invocation-rate-limit-per-second "$rate_limit" >/dev/null
+  aws_run events create-api-destination --cli-input-json "file://$workdir/destination.json" >/dev/null
 fi
 destination_arn="$(aws_value ApiDestinationArn events describe-api-destination --name "$destination" --query ApiDestinationArn)"
 

@@ -70,7 +70,8 @@ t.test('--dry-run prints a call for every resource and never the secret', async 
   t.same(r.calls, [], 'nothing is run, not even a read')
   const out = r.stdout
   t.match(out, /^aws events create-connection .*--authorization-type API_KEY .*"ApiKeyName":"x-cron-secret","ApiKeyValue":"\*\*\*\*"/m, 'connection with the x-cron-secret API key')
-  t.match(out, new RegExp(`^aws events create-api-destination .*--invocation-endpoint ${ENDPOINT.replace(/[.]/g, '\\.')} --http-method GET --invocation-rate-limit-per-second 1`, 'm'), 'API destination: GET on the endpoint, rate limited')
+  const destination = /^aws events create-api-destination --cli-input-json '(.*)'/m.exec(out)?.[1]
+  t.match(JSON.parse(destination ?? '{}'), { InvocationEndpoint: ENDPOINT, HttpMethod: 'GET', InvocationRateLimitPerSecond: 1 }, 'API destination: GET on the endpoint, rate limited')
   t.match(out, /^aws events put-rule --name \S+ --schedule-expression 'rate\(30 minutes\)' --state ENABLED/m, 'rule rate(30 minutes)')
   t.match(out, /^aws sqs create-queue --queue-name oauth-refresher-refresh-dlq /m, 'dead-letter queue')
   t.match(out, /^aws sqs set-queue-attributes .*"Policy".*events\.amazonaws\.com.*sqs:SendMessage.*aws:SourceArn.*rule\/oauth-refresher-refresh-rule/m, 'queue policy: only the rule may send')
@@ -122,6 +123,20 @@ t.test('a real run creates what is missing and keeps the secret off every comman
     RoleArn: 'arn:aws:iam::123456789012:role/oauth-refresher-refresh-invoke-role',
     DeadLetterConfig: { Arn: 'arn:aws:sqs:eu-west-1:123456789012:oauth-refresher-refresh-dlq' }
   }])
+})
+
+t.test('regression: AWS CLI v1 downloads an https:// parameter value instead of sending it', async (t) => {
+  // `--invocation-endpoint https://…` made aws-cli 1.x fetch the cron URL ("Unable to retrieve"); the
+  // endpoint now travels in --cli-input-json. Only --queue-url is exempt from that behaviour.
+  const r = run(t, ['--endpoint', ENDPOINT], { CRON_SECRET: CANARY })
+  t.equal(r.status, 0, r.stderr)
+  for (const c of r.calls) {
+    c.args.forEach((a, i) => {
+      if (/^https?:\/\//.test(a)) t.equal(c.args[i - 1], '--queue-url', `${c.args.slice(0, 2).join(' ')}: ${a} is not a plain parameter`)
+    })
+  }
+  const destination = r.calls.find((c) => c.args[1] === 'create-api-destination')
+  t.match(JSON.parse(Object.values(destination?.files ?? {})[0] ?? '{}'), { InvocationEndpoint: ENDPOINT, HttpMethod: 'GET' })
 })
 
 t.test('a second real run, with everything in place, updates and creates nothing', async (t) => {
