@@ -52,7 +52,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Start: only for a signed-in user (the hook lives in this scope alone).
   await app.register(async (scope) => {
     scope.addHook('onRequest', scope.requireIdentity)
-    scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
+    scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { exposeHeadRoute: false, schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
       const platform = platformOr404(app, request.params.platform)
       if (!platform.config.configured) throw new HttpError(409, 'not_configured', `${platform.name} is not configured on this service`)
       const identity = request.identity
@@ -76,7 +76,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   // Callback: authenticated by the state and the browser's cookie, not by a Cognito token.
-  app.get('/api/auth/:platform/callback', { schema: { params: PlatformParams, querystring: CallbackQuery, response: { 404: ErrorResponse } } }, async (request, reply) => {
+  // No HEAD twins: a HEAD must neither create nor consume a one-time state.
+  app.get('/api/auth/:platform/callback', { exposeHeadRoute: false, schema: { params: PlatformParams, querystring: CallbackQuery, response: { 404: ErrorResponse } } }, async (request, reply) => {
     const platform = platformOr404(app, request.params.platform)
     noStore(reply)
     const finish = (outcome: CallbackError | 'connected', reason: string, returnTo = DEFAULT_RETURN_TO): FastifyReply => {

@@ -362,6 +362,17 @@ t.test('callback', async (t) => {
     }
   })
 
+  t.test('a HEAD request neither starts a flow nor consumes a state', async (t) => {
+    const { browser } = await signedIn()
+    const head = await app.inject({ method: 'HEAD', url: '/api/auth/reddit', headers: browser.headers() })
+    t.not(head.statusCode, 302)
+    t.same(head.cookies, [])
+    const { back } = await toProvider(browser)
+    const probe = await app.inject({ method: 'HEAD', url: `${back.pathname}${back.search}`, headers: browser.headers() })
+    t.not(probe.statusCode, 302)
+    t.equal((await callback(app, browser, back)).headers.location, `${APP_URL}${DEFAULT_RETURN_TO}?connected=reddit`)
+  })
+
   t.test('an unknown platform\'s callback is 404', async (t) => {
     const res = await app.inject({ method: 'GET', url: '/api/auth/myspace/callback?code=x&state=y' })
     t.equal(res.statusCode, 404)
