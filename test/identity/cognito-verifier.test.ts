@@ -74,3 +74,20 @@ t.test('a real pool id makes a Cognito verifier that refuses other issuers', asy
 t.test('neither pool nor issuer is a programming error', async (t) => {
   t.throws(() => createCognitoVerifier({ clientId: 'x' }))
 })
+
+t.test('a real pool: the Cognito issuer and JWKS URL, both issuer forms accepted', async (t) => {
+  const poolId = 'eu-west-3_AbCdEf123'
+  const seen: string[] = []
+  // Cognito's real https JWKS URL, routed to the local issuer's server (the wire is still HTTP).
+  const routed: typeof fetch = async (input, init) => {
+    seen.push(String(input))
+    return await fetch(issuer.jwksUrl, init)
+  }
+  const cognito = createCognitoVerifier({ clientId: issuer.clientId, userPoolId: poolId, fetch: routed })
+  const regional = await issuer.accessToken({ issuer: `https://cognito-idp.eu-west-3.amazonaws.com/${poolId}`, sub: 'pool-user' })
+  t.same(await cognito.verify(regional), { userId: 'pool-user', tokenUse: 'access' })
+  t.equal(seen[0], `https://cognito-idp.eu-west-3.amazonaws.com/${poolId}/.well-known/jwks.json`)
+  const global = await issuer.idToken({ issuer: `https://issuer-cognito-idp.eu-west-3.amazonaws.com/${poolId}`, sub: 'pool-user' })
+  t.same(await cognito.verify(global), { userId: 'pool-user', tokenUse: 'id' })
+  t.equal(await refusal(await issuer.accessToken({ issuer: `https://cognito-idp.eu-west-3.amazonaws.com/${poolId}`, clientId: 'other' }), undefined, cognito), 'bad_client_id')
+})
