@@ -51,6 +51,7 @@ const BASE_SCHEMA = {
   REFRESH_RUN_BUDGET_MS: Int(240_000, 'longest a refresh run may last', 1_000),
   REFRESH_INTERVAL_MS: Int(30 * 60_000, 'how often the schedulers call the cron route (for the lapse rule)', 60_000),
   PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
+  PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('called when a connection becomes needs_reauth')),
@@ -109,6 +110,8 @@ export interface Config {
     readonly runBudgetMs: number
     readonly intervalMs: number
     readonly providerTimeoutMs: number
+    /** Unset: provider-http's DEFAULT_USER_AGENT. */
+    readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
     readonly needsReauthRetentionDays: number
   }
@@ -217,6 +220,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       runBudgetMs,
       intervalMs,
       providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
+      providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS')
     },

@@ -16,7 +16,9 @@ export interface PlatformsPluginOptions {
 }
 
 const platformsPlugin: FastifyPluginAsync<PlatformsPluginOptions> = async (app, opts) => {
-  const http = createProviderHttp({ fetch: opts.fetch, timeoutMs: app.config.run.providerTimeoutMs, now: app.clock })
+  const http = createProviderHttp({
+    fetch: opts.fetch, timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock
+  })
   app.decorate('platforms', createPlatforms(app.config, http))
 }
 
