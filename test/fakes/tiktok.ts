@@ -81,8 +81,11 @@ export class TiktokFake extends OAuthFake {
     if (request.form.grant_type !== 'authorization_code') return oauthError('unsupported_grant_type')
     const code = this.ledger.takeCode(request.form.code)
     if (code === undefined || code.redirectUri !== request.form.redirect_uri) return oauthError('invalid_grant')
-    // PKCE: the verifier must hash to the challenge the authorize step saw (RFC 7636 §4.6).
-    if (code.codeChallenge !== undefined && s256(request.form.code_verifier ?? '') !== code.codeChallenge) return oauthError('invalid_grant')
+    // PKCE: the verifier must hash to the challenge the authorize step saw (RFC 7636 §4.6). TikTok
+    // answers a mismatch with invalid_request "Code verifier or code challenge is invalid."
+    if (code.codeChallenge !== undefined && s256(request.form.code_verifier ?? '') !== code.codeChallenge) {
+      return { status: 400, json: { error: 'invalid_request', error_description: 'Code verifier or code challenge is invalid.', log_id: logId() } }
+    }
     return this.#success(this.ledger.issue(code.user, code.scopes), code.user, code.scopes)
   }
 

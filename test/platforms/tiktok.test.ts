@@ -64,7 +64,7 @@ t.test('a PKCE verifier that does not match the challenge fails the exchange', a
   const { fake, tiktok } = await setup(t)
   const { code } = await authorizedCode(fake, tiktok)
   const err = await tiktok.exchangeCode({ code, codeVerifier: randomPKCECodeVerifier() }).catch((e: unknown) => e)
-  t.match(err, { code: 'exchange_failed', reason: 'invalid_grant' })
+  t.match(err, { code: 'exchange_failed', reason: 'oauth_invalid_request' }, 'TikTok\'s answer to a PKCE mismatch')
   t.same([code, fake.clientSecret].filter((s) => leakText(err).includes(s)), [], 'no code or secret in the error')
   t.equal(fake.requestsTo('userinfo').length, 0, 'no account lookup after a failed exchange')
 })
