@@ -17,6 +17,8 @@ import { generateEncryptionKey } from '../../src/store/crypto.js'
 import { dynamoEndpoint } from '../helper.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
+// A full `tsc` build plus a server start: over a minute on a loaded 2-core machine.
+t.setTimeout(300_000)
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8')
 
 t.test('the Dockerfile lints clean and builds what production needs', async (t) => {
