@@ -1,0 +1,103 @@
+// The operators' commands, as functions over injected clients and an output sink (the CLI entry and
+// the tests call the same code). None of them calls a provider or reads a token.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { Config } from '../config.js'
+import { PLATFORM_NAMES } from '../platforms/platform.js'
+import { createCipher } from '../store/crypto.js'
+import { createLock, lockLeaseMs } from '../store/lock.js'
+import { ensureTable } from '../store/table.js'
+import { createTokenStore } from '../store/token-store.js'
+
+export interface OpsContext {
+  readonly config: Config
+  readonly client: DynamoDBClient
+  readonly doc: DynamoDBDocumentClient
+  readonly now: () => number
+  readonly out: (line: string) => void
+}
+
+export const EXIT = { ok: 0, refused: 1, usage: 2, storeUnavailable: 3 } as const
+
+const iso = (ms: number | null | undefined): string => ms === null || ms === undefined ? '-' : new Date(ms).toISOString()
+
+function lockOf (ctx: OpsContext) {
+  return createLock({ doc: ctx.doc, table: ctx.config.tokensTable, leaseMs: lockLeaseMs(ctx.config.run.runBudgetMs, ctx.config.run.providerTimeoutMs), now: ctx.now })
+}
+
+export async function lockStatus (ctx: OpsContext): Promise<number> {
+  const state = await lockOf(ctx).status()
+  const nowMs = ctx.now()
+  ctx.out(`table: ${ctx.config.tokensTable}`)
+  if (state.runId === null) ctx.out('lock: free')
+  else if (state.held) ctx.out(`lock: held by run ${state.runId} since ${iso(state.acquiredAtMs)}, lease ends ${iso(state.expiresAtMs)} (in ${Math.ceil(((state.expiresAtMs ?? nowMs) - nowMs) / 1000)} s)`)
+  else ctx.out(`lock: lease of run ${state.runId} ended ${iso(state.expiresAtMs)} (free to take; \`lock release --force\` clears it)`)
+  const last = state.lastRun
+  if (last === null) {
+    ctx.out('last run: none recorded')
+  } else {
+    ctx.out(`last run: ${String(last.runId)} finished ${iso(last.finishedAtMs as number)} in ${String(last.durationMs)} ms${last.partial === true ? ' (partial)' : ''}${typeof last.error === 'string' ? ` error=${last.error}` : ''}`)
+    ctx.out(`  refreshed=${String(last.refreshed)} failed=${String(last.failed)} needsReauth=${String(last.needsReauth)} deferred=${String(last.deferred)}`)
+    for (const r of (last.results ?? []) as Array<Record<string, unknown>>) {
+      ctx.out(`  ${String(r.platform)}: ${r.configured === true ? `due=${String(r.due)} refreshed=${String(r.refreshed)} failed=${String(r.failed)} needsReauth=${String(r.needsReauth)} deferred=${String(r.deferred)}` : 'not configured'}`)
+    }
+  }
+  return EXIT.ok
+}
+
+/** Only the holder's run id frees a live lock; `force` clears only a lease that has already ended. */
+export async function lockRelease (ctx: OpsContext, options: { runId?: string | undefined, force: boolean }): Promise<number> {
+  const lock = lockOf(ctx)
+  if (options.runId !== undefined) {
+    const result = await lock.release(options.runId)
+    if (result.released) {
+      ctx.out(`released: the lock held by run ${options.runId} is free`)
+      return EXIT.ok
+    }
+    ctx.out(result.reason === 'not_held'
+      ? 'not released: the lock is not held'
+      : `not released: the lock is held by run ${result.heldBy ?? '?'}, not ${options.runId}`)
+    return EXIT.refused
+  }
+  if (options.force) {
+    const result = await lock.forceRelease()
+    if (result.released) {
+      ctx.out('released: the ended lease was cleared')
+      return EXIT.ok
+    }
+    ctx.out(result.reason === 'not_held'
+      ? 'not released: the lock is not held'
+      : `not released: run ${result.heldBy ?? '?'} holds a live lease until ${iso(result.expiresAtMs)}; wait for it to end or use --run-id`)
+    return EXIT.refused
+  }
+  ctx.out('usage: lock release --run-id <id> | --force')
+  return EXIT.usage
+}
+
+/** Dry run of the refresh query: how many tokens each platform's run would read now. */
+export async function dueReport (ctx: OpsContext): Promise<number> {
+  // queryDue reads keys only: the cipher is never used to open anything here.
+  const store = createTokenStore({ doc: ctx.doc, table: ctx.config.tokensTable, cipher: createCipher(ctx.config.encryptionKeys), now: ctx.now })
+  const nowMs = ctx.now()
+  for (const name of PLATFORM_NAMES) {
+    const platform = ctx.config.platforms[name]
+    let due = 0
+    let expired = 0
+    let earliest: number | undefined
+    for await (const page of store.queryDue(name, nowMs + platform.refreshWindowMs, 500)) {
+      for (const key of page) {
+        due++
+        if (key.expiresAtMs <= nowMs) expired++
+        earliest = Math.min(earliest ?? key.expiresAtMs, key.expiresAtMs)
+      }
+    }
+    ctx.out(`${name}: due=${due} expired=${expired} earliest=${iso(earliest)} window=${Math.round(platform.refreshWindowMs / 60_000)}min${platform.configured ? '' : ' (not configured: a run skips it)'}`)
+  }
+  return EXIT.ok
+}
+
+export async function createTable (ctx: OpsContext): Promise<number> {
+  const result = await ensureTable(ctx.client, ctx.config.tokensTable)
+  ctx.out(`${result.created ? 'created' : 'exists'}: table ${ctx.config.tokensTable} (active, TTL on \`ttl\`)`)
+  return EXIT.ok
+}

@@ -1,0 +1,71 @@
+// `npm run ops -- <command>`: the operators' CLI. Prints what it did; exit code 0 done, 1 refused,
+// 2 usage, 3 store unavailable. Configuration from the environment (see ops-config.ts).
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import { ConfigError } from '../config.js'
+import { createDynamoClients } from '../store/dynamodb-client.js'
+import { StoreUnavailableError } from '../store/errors.js'
+import { createTable, dueReport, EXIT, lockRelease, lockStatus, type OpsContext } from './commands.js'
+import { loadOpsConfig } from './ops-config.js'
+
+export const USAGE = `usage: npm run ops -- <command>
+  lock status                      who holds the cron lock, until when, and the last run's summary
+  lock release --run-id <id>       frees the lock if run <id> holds it
+  lock release --force             clears a lease that has already ended (never a live one)
+  due                              dry run: how many tokens each platform's run would read now
+  create-table                     creates the table (idempotent), waits until active, turns TTL on
+environment: TOKENS_TABLE, AWS_REGION, DYNAMODB_ENDPOINT (unset = AWS), the run and window settings`
+
+export interface OpsIo {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+  readonly now?: () => number
+}
+
+export async function runOps (argv: readonly string[], io: OpsIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { 'run-id': { type: 'string' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } })
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${USAGE}`)
+    return EXIT.usage
+  }
+  const command = parsed.positionals.join(' ')
+  if (parsed.values.help || !['lock status', 'lock release', 'due', 'create-table'].includes(command)) {
+    io.err(USAGE)
+    return parsed.values.help ? EXIT.ok : EXIT.usage
+  }
+  let config
+  try {
+    config = loadOpsConfig(io.env)
+  } catch (err) {
+    io.err(err instanceof ConfigError ? err.message : 'configuration could not be read')
+    return EXIT.usage
+  }
+  const dynamo = createDynamoClients({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint })
+  const ctx: OpsContext = { config, client: dynamo.client, doc: dynamo.doc, now: io.now ?? Date.now, out: io.out }
+  try {
+    switch (command) {
+      case 'lock status': return await lockStatus(ctx)
+      case 'lock release': return await lockRelease(ctx, { runId: parsed.values['run-id'], force: parsed.values.force === true })
+      case 'due': return await dueReport(ctx)
+      default: return await createTable(ctx)
+    }
+  } catch (err) {
+    // Names only: SDK messages can quote request details.
+    const name = err instanceof StoreUnavailableError ? err.message : `DynamoDB call failed: ${err instanceof Error ? err.name : typeof err}`
+    io.err(`store unavailable (${name})`)
+    return EXIT.storeUnavailable
+  } finally {
+    dynamo.client.destroy()
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runOps(process.argv.slice(2), {
+    env: process.env,
+    out: (line) => { console.log(line) },
+    err: (line) => { console.error(line) }
+  })
+}

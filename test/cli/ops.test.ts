@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { runOps } from '../../src/cli/ops.js'
+import { createCipher } from '../../src/store/crypto.js'
+import { createLock } from '../../src/store/lock.js'
+import { createTokenStore } from '../../src/store/token-store.js'
+import { loadOpsConfig } from '../../src/cli/ops-config.js'
+import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
+
+const MIN = 60_000
+
+function io (env: Record<string, string | undefined>, now?: () => number) {
+  const out: string[] = []
+  const err: string[] = []
+  return { out, err, io: { env, out: (l: string) => { out.push(l) }, err: (l: string) => { err.push(l) }, ...(now === undefined ? {} : { now }) } }
+}
+
+t.test('the CLI needs only what it uses from the environment', async (t) => {
+  const config = loadOpsConfig({ TOKENS_TABLE: 'ops-table', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' })
+  t.equal(config.tokensTable, 'ops-table')
+  t.equal(config.aws.dynamodbEndpoint, 'http://127.0.0.1:8000')
+  t.throws(() => loadOpsConfig({ TOKENS_TABLE: 'x' }), { name: 'ConfigError' }, 'a bad value is still refused')
+})
+
+t.test('lock status, guarded release, due and create-table against DynamoDB Local', async (t) => {
+  const table = await createTestTable(t)
+  const env = { TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_REGION: 'us-east-1' }
+  let nowMs = Date.now()
+  const now = (): number => nowMs
+  const lock = createLock({ doc: table.dynamo.doc, table: table.name, leaseMs: 10 * MIN, now })
+
+  let r = io(env, now)
+  t.equal(await runOps(['lock', 'status'], r.io), 0)
+  t.same(r.out, [`table: ${table.name}`, 'lock: free', 'last run: none recorded'])
+
+  await lock.acquire('run-1')
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'status'], r.io), 0)
+  t.match(r.out[1], /^lock: held by run run-1 since .+, lease ends .+ \(in 600 s\)$/)
+
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'release', '--run-id', 'run-2'], r.io), 1, 'another run id is refused')
+  t.same(r.out, ['not released: the lock is held by run run-1, not run-2'])
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'release', '--force'], r.io), 1, 'a live lease is never forced')
+  t.match(r.out[0], /^not released: run run-1 holds a live lease until /)
+  t.equal((await lock.status()).runId, 'run-1')
+
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'release', '--run-id', 'run-1'], r.io), 0)
+  t.same(r.out, ['released: the lock held by run run-1 is free'])
+  t.equal((await lock.status()).runId, null)
+
+  await lock.acquire('run-3')
+  nowMs += 10 * MIN + 1
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'release', '--force'], r.io), 0, 'an ended lease may be forced')
+  t.same(r.out, ['released: the ended lease was cleared'])
+  r = io(env, now)
+  t.equal(await runOps(['lock', 'release'], r.io), 2, 'release needs --run-id or --force')
+
+  await lock.recordSummary({ runId: 'run-9', finishedAtMs: nowMs, durationMs: 1234, partial: true, refreshed: 2, failed: 1, needsReauth: 0, deferred: 3, results: [{ platform: 'reddit', configured: true, due: 6, refreshed: 2, failed: 1, needsReauth: 0, deferred: 3 }, { platform: 'tiktok', configured: false }] })
+  r = io(env, now)
+  await runOps(['lock', 'status'], r.io)
+  t.match(r.out.join('\n'), /last run: run-9 finished .+ in 1234 ms \(partial\)\n {2}refreshed=2 failed=1 needsReauth=0 deferred=3\n {2}reddit: due=6 refreshed=2 failed=1 needsReauth=0 deferred=3\n {2}tiktok: not configured/)
+
+  // due: a dry run over the index, no provider call (no provider is even configured).
+  const config = testConfig({ TOKENS_TABLE: table.name })
+  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now })
+  const base = { account: { id: 'a' }, scopes: [], accessToken: 'at-canary', refreshToken: 'rt-canary' }
+  await store.saveConnection({ ...base, userId: 'u1', platform: 'reddit', expiresAtMs: nowMs - 1 })
+  await store.saveConnection({ ...base, userId: 'u2', platform: 'reddit', expiresAtMs: nowMs + 10 * MIN })
+  await store.saveConnection({ ...base, userId: 'u3', platform: 'reddit', expiresAtMs: nowMs + 24 * 60 * MIN })
+  await store.saveConnection({ ...base, userId: 'u4', platform: 'tiktok', expiresAtMs: nowMs + 60 * MIN })
+  r = io(env, now)
+  t.equal(await runOps(['due'], r.io), 0)
+  t.match(r.out[0], /^instagram: due=0 expired=0 earliest=- window=10080min \(not configured/)
+  t.match(r.out[1], /^tiktok: due=1 expired=0 earliest=.+ window=720min/)
+  t.match(r.out[2], /^reddit: due=2 expired=1 earliest=.+ window=34min/, 'the lapse rule raised reddit\'s window to 30 + 4 min')
+  t.notMatch(r.out.join('\n'), /canary/)
+
+  const fresh = `ops-${randomUUID().slice(0, 8)}`
+  r = io({ ...env, TOKENS_TABLE: fresh }, now)
+  t.equal(await runOps(['create-table'], r.io), 0)
+  t.same(r.out, [`created: table ${fresh} (active, TTL on \`ttl\`)`])
+  r = io({ ...env, TOKENS_TABLE: fresh }, now)
+  t.equal(await runOps(['create-table'], r.io), 0)
+  t.same(r.out, [`exists: table ${fresh} (active, TTL on \`ttl\`)`])
+  const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb')
+  await table.dynamo.client.send(new DeleteTableCommand({ TableName: fresh }))
+})
+
+t.test('usage errors and an unreachable store', async (t) => {
+  let r = io({})
+  t.equal(await runOps(['frobnicate'], r.io), 2)
+  t.match(r.err[0], /^usage: npm run ops/)
+  r = io({})
+  t.equal(await runOps(['--help'], r.io), 0)
+  r = io({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', TOKENS_TABLE: 'nowhere' })
+  t.equal(await runOps(['lock', 'status'], r.io), 3)
+  t.match(r.err[0], /^store unavailable/)
+})
+
+t.test('npm run ops is the real entry point', async (t) => {
+  const table = await createTestTable(t)
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/ops.ts', 'lock', 'status'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH, TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1' },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+  t.equal(result.status, 0, result.stderr)
+  t.match(result.stdout, `table: ${table.name}\nlock: free\n`)
+})
