@@ -174,7 +174,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   if (production) {
     if (str('COGNITO_CLIENT_ID') === undefined) problems.set('COGNITO_CLIENT_ID', 'required in production')
     if (str('COGNITO_USER_POOL_ID') === undefined && str('COGNITO_ISSUER') === undefined) {
-      problems.set('COGNITO_USER_POOL_ID', 'required in production (or COGNITO_ISSUER)')
+      problems.set('COGNITO_USER_POOL_ID', 'required in production unless COGNITO_ISSUER is set')
     }
   }
 
