@@ -85,7 +85,7 @@ export interface RefreshInput {
   readonly refreshToken?: string | undefined
 }
 
-/** What the connect flow asks of a platform; failures throw ProviderError (provider-http.ts). */
+/** What the connect flow asks of a platform; failures throw ProviderError (oauth-errors.ts). */
 export interface Platform {
   readonly name: PlatformName
   readonly spec: PlatformSpec

@@ -2,8 +2,13 @@
 // refresh with and without rotation, every failure switch, revocation, and no secret in any error.
 import { Buffer } from 'node:buffer'
 import t, { type Test } from 'tap'
+import { ClientSecretBasic } from 'openid-client'
+import { loadConfig } from '../../src/config.js'
+import { tokenGrant } from '../../src/platforms/oauth-client.js'
 import { ProviderError } from '../../src/platforms/oauth-errors.js'
-import { DEFAULT_USER_AGENT } from '../../src/platforms/provider-http.js'
+import { createProviderHttp, DEFAULT_USER_AGENT } from '../../src/platforms/provider-http.js'
+import { rawBasicAuth } from '../../src/platforms/reddit.js'
+import { testEnv } from '../helper.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { FIXED_NOW_MS, leakText, platformUnderTest } from '../fakes/platform-under-test.js'
 
@@ -201,4 +206,17 @@ t.test('revoke sends the refresh token with Basic auth; failures answer false', 
   t.equal(await reddit.revoke({ accessToken: 'a', refreshToken: 'r' }), false)
   fake.failNext('revoke', { kind: 'hang' })
   t.equal(await reddit.revoke({ accessToken: 'a', refreshToken: 'r' }), false)
+})
+
+t.test('regression: openid-client\'s stock ClientSecretBasic form-encodes `-`/`_` in the id, which Reddit refuses', async (t) => {
+  const fake = await RedditFake.start(t)
+  const config = loadConfig(testEnv(fake.env())).platforms.reddit
+  const http = createProviderHttp({ timeoutMs: 2_000 })
+  const seeded = fake.seedGrant()
+  const stock = await tokenGrant({ config, http, clientAuth: ClientSecretBasic(fake.clientSecret) }, config.urls.refresh, 'refresh_token', { refresh_token: seeded.refreshToken ?? '' })
+  t.same(stock, { kind: 'transient', code: 'http_4xx' }, 'the encoded header is a 401 (and never a needs_reauth)')
+  t.match(fake.requestsTo('refresh')[0]?.headers.authorization, /^Basic /)
+  t.not(fake.requestsTo('refresh')[0]?.headers.authorization, fake.expectedBasic())
+  const raw = await tokenGrant({ config, http, clientAuth: rawBasicAuth(config.clientId, config.clientSecret) }, config.urls.refresh, 'refresh_token', { refresh_token: seeded.refreshToken ?? '' })
+  t.equal(raw.kind, 'refreshed')
 })
