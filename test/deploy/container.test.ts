@@ -125,6 +125,15 @@ t.test('the production build: dist/server.js, production imports only, starts wi
   t.match(logs, /"msg":"table ready"/, 'the table was created on start (DYNAMODB_ENDPOINT set)')
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'SIGTERM shuts down cleanly')
+
+  // The operators' CLI as the runbook runs it inside the container.
+  const ops = spawnSync(process.execPath, [join(out, 'cli', 'ops.js'), 'lock', 'status'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: dynamoEndpoint(), TOKENS_TABLE: table }
+  })
+  t.equal(ops.status, 0, `node dist/cli/ops.js lock status\n${ops.stderr}`)
+  t.match(ops.stdout, new RegExp(`^table: ${table}\\nlock: free`, 'm'))
 })
 
 t.test('docker-compose.yml wires the service to DynamoDB Local with an uncommitted env file', async (t) => {
