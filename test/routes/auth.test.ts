@@ -1,7 +1,7 @@
 // The connect flow's start and callback against DynamoDB Local, a local JWKS issuer and the fake Reddit;
 // every bad input of issue 5 that concerns the state, the cookie, the provider and returnTo.
 import t, { type Test } from 'tap'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { DEFAULT_RETURN_TO } from '../../src/auth/return-to.js'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { STATE_LIFETIME_MS } from '../../src/store/oauth-state.js'
@@ -128,6 +128,15 @@ t.test('start', async (t) => {
     t.notOk(item !== undefined && 'codeVerifierEnc' in item)
     t.equal(item?.ttl, Math.ceil((nowMs + STATE_LIFETIME_MS) / 1000))
     t.equal(item?.bindingHash === cookie?.value.split('.')[0], false, 'the table holds a hash, not the cookie value')
+    // Straight on the sparse index, without the store's own filtering: no state item is in it.
+    const indexed = await table.dynamo.doc.send(new QueryCommand({
+      TableName: table.name,
+      IndexName: 'byExpiry',
+      KeyConditionExpression: '#p = :p AND #e <= :t',
+      ExpressionAttributeNames: { '#p': 'platform', '#e': 'expiresAt' },
+      ExpressionAttributeValues: { ':p': 'reddit', ':t': Number.MAX_SAFE_INTEGER }
+    }))
+    t.notOk((indexed.Items ?? []).some((i) => String(i.userId).startsWith('oauth-state#')))
   })
 
   t.test('tiktok: PKCE S256 and client_key; the verifier is stored sealed', async (t) => {
