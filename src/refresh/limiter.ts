@@ -45,6 +45,23 @@ export function createRateLimiter (perMinute: number, clock: LimiterClock = REAL
   }
 }
 
+/** At most `permits` callers inside `use` at once; the others wait in arrival order. */
+export function createSemaphore (permits: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = Math.max(1, permits)
+  const waiting: Array<() => void> = []
+  return async (fn) => {
+    if (free > 0) free--
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await fn()
+    } finally {
+      const next = waiting.shift()
+      if (next === undefined) free++
+      else next()
+    }
+  }
+}
+
 /**
  * Runs `worker` over `source` with at most `concurrency` at once. Workers pull the next item only when
  * free, so a paginated source is read no faster than it is processed (memory stays flat).

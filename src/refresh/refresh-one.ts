@@ -41,6 +41,8 @@ export interface RefreshOneContext {
   readonly retentionDays: number
   /** A slot under the platform's request cap; false defers the token. */
   readonly takeRateSlot?: (() => Promise<boolean>) | undefined
+  /** Bounds the provider calls in flight (the platform's concurrency); store work happens outside it. */
+  readonly withProviderSlot?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined
 }
 
 export async function refreshOne (ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string): Promise<TokenResult> {
@@ -62,7 +64,7 @@ export async function refreshOne (ctx: RefreshOneContext, platform: Platform, ke
   let outcome: RefreshOutcome
   try {
     const secrets = store.openSecrets(record)
-    outcome = await platform.refresh(secrets)
+    outcome = ctx.withProviderSlot === undefined ? await platform.refresh(secrets) : await ctx.withProviderSlot(async () => await platform.refresh(secrets))
   } catch (err) {
     // A ciphertext that no configured key opens, or a bug in a platform module: never the user's fault.
     const errorCode = err instanceof Error && err.name.startsWith('Crypto') ? 'decrypt_failed' : 'internal_error'

@@ -6,7 +6,7 @@ import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { DueKey, TokenStore } from '../store/token-store.js'
 import type { DueRules } from './due.js'
-import { forEachConcurrent, type RateLimiter } from './limiter.js'
+import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
 import { countOutcome, emptyTally, totals, type PlatformTally, type RunSummary } from './summary.js'
 
@@ -68,10 +68,13 @@ export function startRun (opts: RunOptions): RunHandle {
       rules,
       claimLeaseMs: opts.claimLeaseMs,
       retentionDays: opts.retentionDays,
-      takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal)
+      takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal),
+      // The platform's concurrency bounds its provider calls; twice as many lanes keep the store's
+      // reads, claims and writes of the next tokens going while those calls are in flight.
+      withProviderSlot: createSemaphore(platform.config.refreshConcurrency)
     }
     const keys = flatten(opts.store.queryDue(platform.name, opts.now() + rules.windowMs, opts.pageSize ?? 100))
-    const { stopped } = await forEachConcurrent(keys, platform.config.refreshConcurrency, async (key) => {
+    const { stopped } = await forEachConcurrent(keys, 2 * platform.config.refreshConcurrency, async (key) => {
       tally.due += 1
       try {
         const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`)

@@ -67,6 +67,9 @@ const LastResponse = Type.Object({
   lastRun: Type.Union([LastRun, Type.Null()])
 })
 
+/** Time kept back from CRON_RESPONSE_BUDGET_MS for serialising and sending the answer. */
+const ANSWER_MARGIN_MS = 100
+
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
 function runBody (summary: RunSummary): Static<typeof RunResponse> {
@@ -120,7 +123,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const t0 = performance.now()
     const runId = randomUUID()
-    const started = await app.refreshRuns.start(runId, AbortSignal.timeout(Math.max(responseBudgetMs - 250, 500)))
+    const started = await app.refreshRuns.start(runId, AbortSignal.timeout(Math.max(responseBudgetMs - 250, 2_000)))
     if (!started.started) {
       request.log.info({ lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
       return { ok: true as const, skipped: true as const, reason: 'locked' as const, runId: null, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
@@ -130,7 +133,8 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.query.wait === true) {
       summary = await started.settled
     } else {
-      const remainingMs = Math.max(0, responseBudgetMs - (performance.now() - t0))
+      // The answer must be out by the budget: leave it room to be serialised and sent.
+      const remainingMs = Math.max(0, responseBudgetMs - ANSWER_MARGIN_MS - (performance.now() - t0))
       let timer: NodeJS.Timeout | undefined
       summary = await Promise.race([
         started.settled,

@@ -64,3 +64,22 @@ t.test('createRateLimiter waits for a slot that frees before the deadline', asyn
   t.same(slept, [50_000])
   t.equal(now, 60_000)
 })
+
+t.test('createSemaphore lets `permits` callers in at once, the others in arrival order', async (t) => {
+  const { createSemaphore } = await import('../../src/refresh/limiter.js')
+  const use = createSemaphore(2)
+  let inside = 0
+  let peak = 0
+  const order: number[] = []
+  await Promise.all(Array.from({ length: 6 }, async (_, i) => await use(async () => {
+    inside++
+    peak = Math.max(peak, inside)
+    order.push(i)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    inside--
+  })))
+  t.equal(peak, 2)
+  t.same(order, [0, 1, 2, 3, 4, 5])
+  await t.rejects(use(async () => { throw new Error('x') }))
+  t.equal(await use(async () => 7), 7, 'a failure gives its permit back')
+})
