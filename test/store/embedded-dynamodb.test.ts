@@ -60,5 +60,5 @@ t.test('without java on PATH: a clear error naming Java 17+', async (t) => {
     rmSync(process.env.PATH ?? '', { recursive: true, force: true })
     process.env.PATH = path
   })
-  await t.rejects(startEmbeddedDynamoDb({ readyTimeoutMs: 10_000 }), /DynamoDB Local did not start \(Java 17\+ is needed\)/)
+  await t.rejects(startEmbeddedDynamoDb({ readyTimeoutMs: 10_000 }), /DynamoDB Local did not start: java could not run it \(Java 17\+ is needed\)/)
 })
