@@ -22,7 +22,8 @@ export function renderEnvExample (): string {
   const lines = [
     '# oauth-refresher: every environment variable the service reads, one comment each.',
     '# Generated from ENV_SCHEMA in src/config.ts (`node --import tsx scripts/write-env-example.ts`); do not edit by hand.',
-    '# Uncommented lines are required in production (`npm start` outside production generates them under .data/).',
+    '# Uncommented lines are required (outside production `npm start` generates them under LOCAL_DATA_DIR, default .data/);',
+    '# production also requires COGNITO_CLIENT_ID and COGNITO_USER_POOL_ID (or COGNITO_ISSUER).',
     '# Commented lines show the default; an empty value counts as unset.'
   ]
   let section = ''
