@@ -73,11 +73,19 @@ export function startRun (opts: RunOptions): RunHandle {
       // reads, claims and writes of the next tokens going while those calls are in flight.
       withProviderSlot: createSemaphore(platform.config.refreshConcurrency)
     }
-    const keys = flatten(opts.store.queryDue(platform.name, opts.now() + rules.windowMs, opts.pageSize ?? 100))
+    const untilMs = opts.now() + rules.windowMs
+    // A token refreshed by this run whose new expiry still falls inside the window (TikTok: 2 h
+    // tokens, 12 h window) moves ahead of the paginated query's cursor and comes up again: it is
+    // known to be fresh, so it is passed over without a read. Only such tokens are remembered.
+    const rewritten = new Set<string>()
+    const keys = flatten(opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100))
     const { stopped } = await forEachConcurrent(keys, 2 * platform.config.refreshConcurrency, async (key) => {
+      if (rewritten.delete(key.userId)) return
       tally.due += 1
       try {
         const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`)
+        const newExpiryMs = result.record?.expiresAtMs
+        if (result.outcome === 'refreshed' && newExpiryMs !== undefined && newExpiryMs > key.expiresAtMs && newExpiryMs <= untilMs) rewritten.add(key.userId)
         countOutcome(tally, result.outcome)
         if (result.errorCode !== undefined) errorCodes[result.errorCode] = (errorCodes[result.errorCode] ?? 0) + 1
       } catch (err) {

@@ -1,0 +1,159 @@
+// `npm run bench`: the cron refresh against DynamoDB Local and a fake provider in another process.
+// Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
+// (10,000 due tokens, 100 ms provider latency) and rss_growth_mb_100k (a pass over 100,000).
+// Not a test: the figures and the command that produced them go in docs/performance.md.
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import type { Readable, Writable } from 'node:stream'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import Fastify from 'fastify'
+import app from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
+import { createCipher, generateEncryptionKey } from '../src/store/crypto.js'
+import { createDynamoClients, type DynamoClients } from '../src/store/dynamodb-client.js'
+import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
+import { createLock } from '../src/store/lock.js'
+import { ensureTable } from '../src/store/table.js'
+import { seedDue, type SeedGrant } from './seed.js'
+
+const SMALL = Number(process.env.BENCH_TOKENS ?? 10_000)
+const LARGE = Number(process.env.BENCH_TOKENS_LARGE ?? 100_000)
+const LATENCY_MS = 100
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const SECRET = randomUUID()
+const MIN = 60_000
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+const rssMb = (): number => process.memoryUsage().rss / 1_048_576
+const log = (line: string): void => { process.stderr.write(`# ${line}\n`) }
+
+interface Provider { readonly env: Record<string, string>, readonly grants: SeedGrant[], readonly child: ChildProcessByStdio<Writable, Readable, null> }
+
+async function startProvider (count: number, latencyMs: number): Promise<Provider> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./provider-process.ts', import.meta.url).pathname, String(count), String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const grants: SeedGrant[] = []
+  let env: Record<string, string> | undefined
+  for await (const line of createInterface({ input: child.stdout })) {
+    const msg = JSON.parse(line) as { env?: Record<string, string>, done?: boolean, at?: string, rt?: string }
+    if (msg.env !== undefined) env = msg.env
+    else if (msg.done === true) break
+    else grants.push({ at: msg.at ?? '', rt: msg.rt })
+  }
+  if (env === undefined) throw new Error('provider did not start')
+  return { env, grants, child }
+}
+
+/** Counts DynamoDB calls by command (reads per due token). */
+function countCalls (dynamo: DynamoClients): Map<string, number> {
+  const counts = new Map<string, number>()
+  dynamo.client.middlewareStack.add((next, context) => async (args) => {
+    const name = String(context.commandName ?? 'unknown')
+    counts.set(name, (counts.get(name) ?? 0) + 1)
+    return await next(args)
+  }, { step: 'initialize', name: 'benchCallCounter' })
+  return counts
+}
+
+interface PassResult { answerMs: number, summary: Record<string, unknown>, peakRssMb: number }
+
+/** One cron call on a real listening app, then waits for the run's summary on the lock item. */
+async function cronPass (endpoint: string, table: string, providerEnv: Record<string, string>, encryptionKey: string, dynamo: DynamoClients, concurrency: number): Promise<PassResult> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DYNAMODB_ENDPOINT: endpoint,
+    TOKENS_TABLE: table,
+    CRON_SECRET: SECRET,
+    COOKIE_SECRET: randomUUID() + randomUUID(),
+    TOKEN_ENCRYPTION_KEY: encryptionKey,
+    APP_URL: 'https://bench.invalid',
+    REFRESH_RUN_BUDGET_MS: String(30 * MIN),
+    TIKTOK_REFRESH_CONCURRENCY: String(concurrency),
+    ...providerEnv
+  })
+  const server = Fastify({ ...serverOptions(config), logger: { level: 'warn' } })
+  await server.register(app, { config, dynamo })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const address = server.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const watcher = createDynamoClients({ region: 'us-east-1', endpoint })
+  const lock = createLock({ doc: watcher.doc, table, leaseMs: 1 })
+  let peakRssMb = rssMb()
+  try {
+    const t0 = performance.now()
+    const res = await fetch(`http://127.0.0.1:${port}/api/cron/refresh-oauth`, { headers: { 'x-cron-secret': SECRET } })
+    const body = await res.json() as { runId?: string }
+    const answerMs = performance.now() - t0
+    if (res.status !== 200 || body.runId === undefined) throw new Error(`cron answered ${res.status}`)
+    for (;;) {
+      peakRssMb = Math.max(peakRssMb, rssMb())
+      const state = await lock.status()
+      if (state.lastRun?.runId === body.runId) return { answerMs, summary: state.lastRun, peakRssMb }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    await server.close()
+    watcher.client.destroy()
+  }
+}
+
+const embedded = process.env.DYNAMODB_ENDPOINT === undefined ? await startEmbeddedDynamoDb() : undefined
+const endpoint = process.env.DYNAMODB_ENDPOINT ?? embedded?.endpoint ?? ''
+const encryptionKey = generateEncryptionKey('bench')
+const cipher = createCipher(loadConfig({ COOKIE_SECRET: 'x'.repeat(32), TOKEN_ENCRYPTION_KEY: encryptionKey, APP_URL: 'https://bench.invalid' }).encryptionKeys)
+const tables: string[] = []
+const admin = createDynamoClients({ region: 'us-east-1', endpoint })
+const provider = await startProvider(SMALL + LARGE, LATENCY_MS)
+try {
+  // 1. 10,000 due tokens, 100 ms provider latency.
+  const small = `bench-${randomUUID().slice(0, 8)}`
+  tables.push(small)
+  await ensureTable(admin.client, small)
+  let t0 = performance.now()
+  await seedDue(provider.grants.slice(0, SMALL), { doc: admin.doc, table: small, cipher, platform: 'tiktok', nowMs: Date.now(), lifetimeMs: 2 * 60 * MIN, remainingMs: 20 * MIN })
+  log(`seeded ${SMALL} due tokens in ${Math.round(performance.now() - t0)} ms`)
+  const dynamo = createDynamoClients({ region: 'us-east-1', endpoint })
+  const calls = countCalls(dynamo)
+  const first = await cronPass(endpoint, small, provider.env, encryptionKey, dynamo, CONCURRENCY)
+  dynamo.client.destroy()
+  const s = first.summary as { refreshed: number, durationMs: number, results: Array<{ due: number }>, failed: number }
+  const due = s.results.reduce((n, r) => n + r.due, 0)
+  const achieved = s.refreshed / (s.durationMs / 1000)
+  const ideal = CONCURRENCY / (LATENCY_MS / 1000)
+  const reads = [...calls].filter(([name]) => /^(Get|Query|Scan|BatchGet)/.test(name)).reduce((n, [, c]) => n + c, 0)
+  log(`pass 1: due=${due} refreshed=${s.refreshed} failed=${s.failed} in ${s.durationMs} ms (${achieved.toFixed(1)}/s of ideal ${ideal}/s); calls ${JSON.stringify(Object.fromEntries(calls))}`)
+  process.stdout.write(`refresh_throughput_ratio: ${(achieved / ideal).toFixed(3)}\n`)
+  process.stdout.write(`ddb_reads_per_due_token: ${(reads / due).toFixed(3)}\n`)
+  process.stdout.write(`cron_answer_ms: ${Math.round(first.answerMs)}\n`)
+
+  // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
+  const large = `bench-${randomUUID().slice(0, 8)}`
+  tables.push(large)
+  await ensureTable(admin.client, large)
+  t0 = performance.now()
+  await seedDue(provider.grants.slice(SMALL), { doc: admin.doc, table: large, cipher, platform: 'tiktok', nowMs: Date.now(), lifetimeMs: 2 * 60 * MIN, remainingMs: 20 * MIN })
+  log(`seeded ${LARGE} due tokens in ${Math.round(performance.now() - t0)} ms`)
+  provider.grants.length = 0
+  provider.child.stdin.write(`latency ${process.env.BENCH_LARGE_LATENCY_MS ?? 20}\n`)
+  gc()
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  gc()
+  const baseline = rssMb()
+  const largeDynamo = createDynamoClients({ region: 'us-east-1', endpoint })
+  const second = await cronPass(endpoint, large, provider.env, encryptionKey, largeDynamo, 64)
+  largeDynamo.client.destroy()
+  const s2 = second.summary as { refreshed: number, durationMs: number, failed: number }
+  log(`pass 2: refreshed=${s2.refreshed} failed=${s2.failed} in ${s2.durationMs} ms; rss baseline ${baseline.toFixed(1)} MB, peak ${second.peakRssMb.toFixed(1)} MB`)
+  process.stdout.write(`rss_growth_mb_100k: ${(second.peakRssMb - baseline).toFixed(1)}\n`)
+} finally {
+  for (const table of tables) await admin.client.send(new DeleteTableCommand({ TableName: table })).catch(() => {})
+  admin.client.destroy()
+  provider.child.stdin.end()
+  provider.child.kill('SIGTERM')
+  await embedded?.stop()
+}
