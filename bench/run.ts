@@ -23,7 +23,7 @@ import { seedDue, type SeedGrant } from './seed.js'
 const SMALL = Number(process.env.BENCH_TOKENS ?? 10_000)
 const LARGE = Number(process.env.BENCH_TOKENS_LARGE ?? 100_000)
 const LATENCY_MS = 100
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const SECRET = randomUUID()
 const MIN = 60_000
 
@@ -145,7 +145,7 @@ try {
   gc()
   const baseline = rssMb()
   const largeDynamo = createDynamoClients({ region: 'us-east-1', endpoint })
-  const second = await cronPass(endpoint, large, provider.env, encryptionKey, largeDynamo, 64)
+  const second = await cronPass(endpoint, large, provider.env, encryptionKey, largeDynamo, 32)
   largeDynamo.client.destroy()
   const s2 = second.summary as { refreshed: number, durationMs: number, failed: number }
   log(`pass 2: refreshed=${s2.refreshed} failed=${s2.failed} in ${s2.durationMs} ms; rss baseline ${baseline.toFixed(1)} MB, peak ${second.peakRssMb.toFixed(1)} MB`)

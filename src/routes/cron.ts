@@ -68,7 +68,7 @@ const LastResponse = Type.Object({
 })
 
 /** Time kept back from CRON_RESPONSE_BUDGET_MS for serialising and sending the answer. */
-const ANSWER_MARGIN_MS = 100
+const ANSWER_MARGIN_MS = 300
 
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
