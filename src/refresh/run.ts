@@ -69,8 +69,9 @@ export function startRun (opts: RunOptions): RunHandle {
       claimLeaseMs: opts.claimLeaseMs,
       retentionDays: opts.retentionDays,
       takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal),
-      // The platform's concurrency bounds its provider calls; twice as many lanes keep the store's
-      // reads, claims and writes of the next tokens going while those calls are in flight.
+      // The platform's concurrency bounds its provider calls; three times as many lanes keep the
+      // store's reads, claims and writes of the next tokens going while those calls are in flight
+      // (a claimed token waits for a provider slot a few hundred ms at most: far inside its claim).
       withProviderSlot: createSemaphore(platform.config.refreshConcurrency)
     }
     const untilMs = opts.now() + rules.windowMs
@@ -79,7 +80,7 @@ export function startRun (opts: RunOptions): RunHandle {
     // known to be fresh, so it is passed over without a read. Only such tokens are remembered.
     const rewritten = new Set<string>()
     const keys = flatten(opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100))
-    const { stopped } = await forEachConcurrent(keys, 2 * platform.config.refreshConcurrency, async (key) => {
+    const { stopped } = await forEachConcurrent(keys, 3 * platform.config.refreshConcurrency, async (key) => {
       if (rewritten.delete(key.userId)) return
       tally.due += 1
       try {

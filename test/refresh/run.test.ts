@@ -43,7 +43,7 @@ async function setup (t: Test, env: Env): Promise<Setup> {
     store,
     clock,
     log,
-    platformsFor (fake, timeoutMs = 2_000) {
+    platformsFor (fake, timeoutMs = 5_000) {
       const module = PLATFORM_MODULES.find((m) => m.spec.name === fake.platform)
       if (module === undefined) throw new Error(fake.platform)
       return [module.create(config.platforms[module.spec.name], createProviderHttp({ timeoutMs, now: clock.now }))]
