@@ -77,12 +77,16 @@ export function startRun (opts: RunOptions): RunHandle {
     const untilMs = opts.now() + rules.windowMs
     // A token refreshed by this run whose new expiry still falls inside the window (TikTok: 2 h
     // tokens, 12 h window) moves ahead of the paginated query's cursor and comes up again: it is
-    // known to be fresh, so it is passed over without a read. Only such tokens are remembered.
+    // known to be fresh, so it is passed over without a read. Only such tokens are remembered, and
+    // the few in flight: a page read between a token's write and its entry into `rewritten` would
+    // otherwise hand it to a second lane (regression: run.test.ts half-life, one key per page).
     const rewritten = new Set<string>()
+    const inFlight = new Set<string>()
     const keys = flatten(opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100))
     const { stopped } = await forEachConcurrent(keys, 3 * platform.config.refreshConcurrency, async (key) => {
-      if (rewritten.delete(key.userId)) return
+      if (rewritten.delete(key.userId) || inFlight.has(key.userId)) return
       tally.due += 1
+      inFlight.add(key.userId)
       try {
         const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`)
         const newExpiryMs = result.record?.expiresAtMs
@@ -100,6 +104,8 @@ export function startRun (opts: RunOptions): RunHandle {
         tally.failed += 1
         errorCodes.internal_error = (errorCodes.internal_error ?? 0) + 1
         opts.log.error({ platform: key.platform, userId: key.userId, errorName: err instanceof Error ? err.name : typeof err }, 'token refresh crashed')
+      } finally {
+        inFlight.delete(key.userId)
       }
     }, shouldStop)
     if (stopped) partial = true

@@ -41,7 +41,8 @@ const SkippedResponse = Type.Object({
   ok: Type.Literal(true),
   skipped: Type.Literal(true),
   reason: Type.Literal('locked'),
-  runId: Type.Null(),
+  /** This call's id (it started no run); the run holding the lock is `lockedBy`. */
+  runId: Type.String(),
   lockedBy: Type.Union([Type.String(), Type.Null()]),
   lockExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
@@ -125,8 +126,8 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const runId = randomUUID()
     const started = await app.refreshRuns.start(runId, AbortSignal.timeout(Math.max(responseBudgetMs - 250, 2_000)))
     if (!started.started) {
-      request.log.info({ lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
-      return { ok: true as const, skipped: true as const, reason: 'locked' as const, runId: null, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
+      request.log.info({ runId, lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
+      return { ok: true as const, skipped: true as const, reason: 'locked' as const, runId, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
     }
     request.log.info({ runId }, 'cron call started a refresh run')
     let summary: RunSummary | undefined

@@ -83,7 +83,8 @@ t.test('the call answers at the response budget; the run goes on under the lock'
   t.equal(second.statusCode, 200)
   const skipped = second.json()
   t.same(Object.keys(skipped).sort(), ['lockExpiresAt', 'lockedBy', 'ok', 'reason', 'runId', 'skipped'])
-  t.match(skipped, { ok: true, skipped: true, reason: 'locked', runId: null, lockedBy: first.json().runId })
+  t.match(skipped, { ok: true, skipped: true, reason: 'locked', runId: String, lockedBy: first.json().runId })
+  t.not(skipped.runId, first.json().runId, 'runId is this call\'s own id, lockedBy the holder')
   t.ok(Date.parse(skipped.lockExpiresAt) > clock.now(), 'lockExpiresAt is an ISO time in the future')
 
   const held = await app.inject({ method: 'GET', url: '/api/cron/refresh-oauth/last', headers })
