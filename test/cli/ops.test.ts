@@ -7,6 +7,7 @@ import { createLock } from '../../src/store/lock.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { loadOpsConfig } from '../../src/cli/ops-config.js'
 import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
+import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
 const MIN = 60_000
 
@@ -106,7 +107,7 @@ t.test('npm run ops is the real entry point', async (t) => {
   const table = await createTestTable(t)
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/ops.ts', 'lock', 'status'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { PATH: process.env.PATH, TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1' },
+    env: { ...CHILD_ENV_BASE, TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint() },
     encoding: 'utf8',
     timeout: 30_000
   })

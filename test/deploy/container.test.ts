@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
 import { generateEncryptionKey } from '../../src/store/crypto.js'
 import { dynamoEndpoint } from '../helper.js'
+import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 // A full `tsc` build plus a server start: over a minute on a loaded 2-core machine.
@@ -90,7 +91,7 @@ t.test('the production build: dist/server.js, production imports only, starts wi
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      PATH: process.env.PATH,
+      ...CHILD_ENV_BASE,
       NODE_ENV: 'production',
       PORT: '0',
       HOST: '127.0.0.1',
@@ -130,7 +131,7 @@ t.test('the production build: dist/server.js, production imports only, starts wi
   const ops = spawnSync(process.execPath, [join(out, 'cli', 'ops.js'), 'lock', 'status'], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: dynamoEndpoint(), TOKENS_TABLE: table }
+    env: { ...CHILD_ENV_BASE, AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: dynamoEndpoint(), TOKENS_TABLE: table }
   })
   t.equal(ops.status, 0, `node dist/cli/ops.js lock status\n${ops.stderr}`)
   t.match(ops.stdout, new RegExp(`^table: ${table}\\nlock: free`, 'm'))

@@ -4,6 +4,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { Test } from 'tap'
 import type { Env } from '../helper.js'
+import { CHILD_ENV_BASE } from './child-env.js'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 
@@ -34,7 +35,7 @@ export async function startServer (t: Test, env: Env, via: 'node' | 'npm' = 'nod
   const [command, args] = via === 'npm' ? ['npm', ['start']] as const : [process.execPath, ['--import', 'tsx', 'src/server.ts']] as const
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { ...CHILD_ENV_BASE, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: via === 'npm'
   })

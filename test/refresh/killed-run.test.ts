@@ -12,6 +12,7 @@ import { createTokenStore } from '../../src/store/token-store.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { buildApp, createTestTable, testEnv } from '../helper.js'
 import { manualClock, seedTokens, waitFor } from '../helpers/refresh.js'
+import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
 const SECRET = 'cron-secret-0123456789abcdef'
 const headers = { 'x-cron-secret': SECRET }
@@ -32,7 +33,7 @@ async function startChild (env: Record<string, string | undefined>): Promise<{ c
   `
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { PATH: process.env.PATH, AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1', ...env },
+    env: { ...CHILD_ENV_BASE, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stderr = ''
