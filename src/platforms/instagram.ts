@@ -11,10 +11,13 @@ import { jsonObject, providerRequest, type ProviderAnswer, type ProviderHttp } f
 import type { PlatformModule } from './registry.js'
 import { instagramSpec } from './specs.js'
 import { grantFromBody, splitScopes } from './token-response.js'
+import { buildAuthorizationUrl } from './authorize-url.js'
 
 /** Instagram's quirks, in its own wire names. */
 export const INSTAGRAM_WIRE = {
+  clientIdParam: 'client_id',
   scopeSeparator: ',',
+  pkce: false,
   exchangeGrantType: 'ig_exchange_token',
   refreshGrantType: 'ig_refresh_token',
   userFields: 'user_id,username'
@@ -55,17 +58,9 @@ export function createInstagram (config: PlatformConfig, http: ProviderHttp): Pl
     name: 'instagram',
     spec: instagramSpec,
     config,
-    usesPkce: false,
+    usesPkce: INSTAGRAM_WIRE.pkce,
 
-    authorizationUrl ({ state }) {
-      const url = new URL(config.urls.authorize)
-      url.searchParams.set('client_id', config.clientId)
-      url.searchParams.set('redirect_uri', config.redirectUri)
-      url.searchParams.set('response_type', 'code')
-      url.searchParams.set('scope', config.scopes.join(INSTAGRAM_WIRE.scopeSeparator))
-      url.searchParams.set('state', state)
-      return url
-    },
+    authorizationUrl: (input) => buildAuthorizationUrl(config, INSTAGRAM_WIRE, input),
 
     async exchangeCode ({ code }) {
       const form = new URLSearchParams({

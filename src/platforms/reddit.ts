@@ -11,12 +11,15 @@ import type { ProviderHttp } from './provider-http.js'
 import type { PlatformModule } from './registry.js'
 import { redditSpec } from './specs.js'
 import { toRefreshOutcome } from './token-response.js'
+import { buildAuthorizationUrl } from './authorize-url.js'
 
 /** Reddit's quirks, in its own wire names. */
 export const REDDIT_WIRE = {
   /** Without it Reddit issues no refresh token (a one-hour connection). */
-  authorizeParams: { duration: 'permanent', response_type: 'code' },
-  scopeSeparator: ' '
+  clientIdParam: 'client_id',
+  authorizeParams: { duration: 'permanent' },
+  scopeSeparator: ' ',
+  pkce: false
 } as const
 
 /**
@@ -34,17 +37,9 @@ export function createReddit (config: PlatformConfig, http: ProviderHttp): Platf
     name: 'reddit',
     spec: redditSpec,
     config,
-    usesPkce: false,
+    usesPkce: REDDIT_WIRE.pkce,
 
-    authorizationUrl ({ state }) {
-      const url = new URL(config.urls.authorize)
-      url.searchParams.set('client_id', config.clientId)
-      for (const [k, v] of Object.entries(REDDIT_WIRE.authorizeParams)) url.searchParams.set(k, v)
-      url.searchParams.set('state', state)
-      url.searchParams.set('redirect_uri', config.redirectUri)
-      url.searchParams.set('scope', config.scopes.join(REDDIT_WIRE.scopeSeparator))
-      return url
-    },
+    authorizationUrl: (input) => buildAuthorizationUrl(config, REDDIT_WIRE, input),
 
     async exchangeCode ({ code }) {
       const answer = await tokenGrant(oauth, config.urls.token, 'authorization_code', { code, redirect_uri: config.redirectUri })

@@ -10,12 +10,13 @@ import type { ProviderHttp } from './provider-http.js'
 import type { PlatformModule } from './registry.js'
 import { tiktokSpec } from './specs.js'
 import { toRefreshOutcome } from './token-response.js'
+import { buildAuthorizationUrl } from './authorize-url.js'
 
 /** TikTok's quirks, in its own wire names. */
 export const TIKTOK_WIRE = {
   clientIdParam: 'client_key',
   scopeSeparator: ',',
-  codeChallengeMethod: 'S256',
+  pkce: true,
   /** The user info fields asked for; `open_id` is the account id. */
   userFields: 'open_id,union_id,display_name,username'
 } as const
@@ -34,21 +35,9 @@ export function createTiktok (config: PlatformConfig, http: ProviderHttp): Platf
     name: 'tiktok',
     spec: tiktokSpec,
     config,
-    usesPkce: true,
+    usesPkce: TIKTOK_WIRE.pkce,
 
-    authorizationUrl ({ state, codeChallenge }) {
-      const url = new URL(config.urls.authorize)
-      url.searchParams.set(TIKTOK_WIRE.clientIdParam, config.clientId)
-      url.searchParams.set('scope', config.scopes.join(TIKTOK_WIRE.scopeSeparator))
-      url.searchParams.set('response_type', 'code')
-      url.searchParams.set('redirect_uri', config.redirectUri)
-      url.searchParams.set('state', state)
-      if (codeChallenge !== undefined) {
-        url.searchParams.set('code_challenge', codeChallenge)
-        url.searchParams.set('code_challenge_method', TIKTOK_WIRE.codeChallengeMethod)
-      }
-      return url
-    },
+    authorizationUrl: (input) => buildAuthorizationUrl(config, TIKTOK_WIRE, input),
 
     async exchangeCode ({ code, codeVerifier }) {
       const parameters: Record<string, string> = { code, redirect_uri: config.redirectUri }
