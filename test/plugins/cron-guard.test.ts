@@ -75,14 +75,14 @@ t.test('the guard lives in the cron scope only', async (t) => {
   t.equal(res.statusCode, 200, 'health is not guarded')
 })
 
-t.test('over real HTTP a 100 KB header is refused without reaching the route', async (t) => {
+t.test('over real HTTP a 100 KB secret gets the same 401 body as any wrong secret', async (t) => {
   const table = await createTestTable(t)
   const app = await buildApp(t, { env: { TOKENS_TABLE: table.name } })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   const res = await fetch(`http://127.0.0.1:${port}/api/cron/refresh-oauth/last`, { headers: { 'x-cron-secret': 'a'.repeat(100 * 1024) } })
-  // Node's HTTP parser answers 431 before Fastify sees the request; never a success.
-  t.ok(res.status === 401 || res.status === 431, `status ${res.status}`)
-  await res.arrayBuffer()
+  // Regression: Node's 16 KiB default answered a bare 431 before the guard (serverOptions raises it).
+  t.equal(res.status, 401)
+  t.same(await res.json(), { ok: false, error: 'unauthorized' })
 })
