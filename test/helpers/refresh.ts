@@ -4,8 +4,15 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
-import type { TokenStore } from '../../src/store/token-store.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import type { Platform } from '../../src/platforms/platform.js'
+import { createProviderHttp } from '../../src/platforms/provider-http.js'
+import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
+import type { RunOptions } from '../../src/refresh/run.js'
+import { createCipher } from '../../src/store/crypto.js'
+import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
+import { createTestTable, testEnv, type Env, type TestTable } from '../helper.js'
 
 export interface ManualClock {
   readonly now: () => number
@@ -123,5 +130,52 @@ export function captureLogger (): CapturedLogger {
     info: at('info'),
     warn: at('warn'),
     error: at('error')
+  }
+}
+
+export interface RefreshSetup {
+  readonly table: TestTable
+  readonly config: Config
+  readonly store: TokenStore
+  readonly clock: ManualClock
+  readonly log: CapturedLogger
+  platformsFor (fake: OAuthFake, timeoutMs?: number): Platform[]
+  options (platforms: Platform[], extra?: Partial<RunOptions>): RunOptions
+}
+
+/**
+ * A token store on a table of its own, platforms built on the fakes, and startRun() options: the
+ * harness of the run and fault tests. `env` points platforms at fakes (`fake.env()`).
+ */
+export async function refreshSetup (t: Test, env: Env): Promise<RefreshSetup> {
+  const table = await createTestTable(t)
+  const clock = manualClock()
+  const config = loadConfig(testEnv({ TOKENS_TABLE: table.name, ...env }))
+  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
+  const log = captureLogger()
+  let n = 0
+  return {
+    table,
+    config,
+    store,
+    clock,
+    log,
+    platformsFor (fake, timeoutMs = 5_000) {
+      const module = PLATFORM_MODULES.find((m) => m.spec.name === fake.platform)
+      if (module === undefined) throw new Error(fake.platform)
+      return [module.create(config.platforms[module.spec.name], createProviderHttp({ timeoutMs, now: clock.now }))]
+    },
+    options: (platforms, extra = {}) => ({
+      runId: `run-${++n}`,
+      store,
+      platforms,
+      now: clock.now,
+      log,
+      runBudgetMs: 30_000,
+      lapseMarginMs: config.run.intervalMs + config.run.runBudgetMs,
+      claimLeaseMs: 6_000,
+      retentionDays: 30,
+      ...extra
+    })
   }
 }

@@ -2,21 +2,16 @@
 // error, invalid_grant, or a negative expires_in: the outcome is classified as the contract says, and
 // once the fault clears every token that was alive is refreshed and alive again.
 import t, { type Test } from 'tap'
-import { loadConfig } from '../../src/config.js'
 import type { PlatformName } from '../../src/platforms/platform.js'
-import { createProviderHttp } from '../../src/platforms/provider-http.js'
-import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
 import { startRun } from '../../src/refresh/run.js'
 import type { RunSummary } from '../../src/refresh/summary.js'
-import { createCipher } from '../../src/store/crypto.js'
-import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
+import type { TokenStore } from '../../src/store/token-store.js'
 import type { Fault } from '../fakes/fake-server.js'
 import { InstagramFake } from '../fakes/instagram.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { TiktokFake } from '../fakes/tiktok.js'
-import { createTestTable, testEnv } from '../helper.js'
-import { captureLogger, manualClock, seedTokens, type CapturedLogger, type ManualClock } from '../helpers/refresh.js'
+import { refreshSetup, seedTokens, type CapturedLogger, type ManualClock } from '../helpers/refresh.js'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -49,34 +44,16 @@ interface Harness {
 }
 
 async function harness (t: Test, platform: PlatformName): Promise<Harness> {
-  const table = await createTestTable(t)
   const fake = await FAKES[platform](t)
-  const clock = manualClock()
-  const config = loadConfig(testEnv({ TOKENS_TABLE: table.name, ...fake.env() }))
-  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
-  const http = createProviderHttp({ timeoutMs: 500, now: clock.now })
-  const module = PLATFORM_MODULES.find((m) => m.spec.name === platform)
-  if (module === undefined) throw new Error(platform)
-  const platforms = [module.create(config.platforms[platform], http)]
-  const logs = captureLogger()
-  const log = logs
-  let n = 0
+  const s = await refreshSetup(t, fake.env())
+  // A short provider timeout and claim: the timeout fault must not hold the test for long.
+  const platforms = s.platformsFor(fake, 500)
   return {
-    store,
-    clock,
+    store: s.store,
+    clock: s.clock,
     fake,
-    logs,
-    run: async () => await startRun({
-      runId: `run-${++n}`,
-      store,
-      platforms,
-      now: clock.now,
-      log,
-      runBudgetMs: 30_000,
-      lapseMarginMs: 34 * MIN,
-      claimLeaseMs: 1_500,
-      retentionDays: 30
-    }).finished
+    logs: s.log,
+    run: async () => await startRun(s.options(platforms, { claimLeaseMs: 1_500 })).finished
   }
 }
 

@@ -1,71 +1,23 @@
 // The pass as a whole: budget (partial), request cap, half-life (no churn), lost races, concurrency,
 // and DynamoDB stopping in the middle of a run (on the real wire, through a proxy that is cut).
-import t, { type Test } from 'tap'
-import { loadConfig, type Config } from '../../src/config.js'
-import type { Platform } from '../../src/platforms/platform.js'
-import { createProviderHttp } from '../../src/platforms/provider-http.js'
-import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
+import t from 'tap'
 import { createRunRegistry } from '../../src/refresh/run-registry.js'
-import { startRun, type RunOptions } from '../../src/refresh/run.js'
+import { startRun } from '../../src/refresh/run.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
 import { createLock } from '../../src/store/lock.js'
-import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
-import type { OAuthFake } from '../fakes/oauth-fake.js'
+import { createTokenStore } from '../../src/store/token-store.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { TiktokFake } from '../fakes/tiktok.js'
-import { createTestTable, dynamoEndpoint, testEnv, type Env, type TestTable } from '../helper.js'
-import { captureLogger, cuttableProxy, manualClock, seedTokens, waitFor } from '../helpers/refresh.js'
+import { dynamoEndpoint } from '../helper.js'
+import { cuttableProxy, refreshSetup, seedTokens, waitFor } from '../helpers/refresh.js'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
 
-interface Setup {
-  readonly table: TestTable
-  readonly config: Config
-  readonly store: TokenStore
-  readonly clock: ReturnType<typeof manualClock>
-  readonly log: ReturnType<typeof captureLogger>
-  platformsFor (fake: OAuthFake, timeoutMs?: number): Platform[]
-  options (platforms: Platform[], extra?: Partial<RunOptions>): RunOptions
-}
-
-async function setup (t: Test, env: Env): Promise<Setup> {
-  const table = await createTestTable(t)
-  const clock = manualClock()
-  const config = loadConfig(testEnv({ TOKENS_TABLE: table.name, ...env }))
-  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
-  const log = captureLogger()
-  let n = 0
-  return {
-    table,
-    config,
-    store,
-    clock,
-    log,
-    platformsFor (fake, timeoutMs = 5_000) {
-      const module = PLATFORM_MODULES.find((m) => m.spec.name === fake.platform)
-      if (module === undefined) throw new Error(fake.platform)
-      return [module.create(config.platforms[module.spec.name], createProviderHttp({ timeoutMs, now: clock.now }))]
-    },
-    options: (platforms, extra = {}) => ({
-      runId: `run-${++n}`,
-      store,
-      platforms,
-      now: clock.now,
-      log,
-      runBudgetMs: 30_000,
-      lapseMarginMs: config.run.intervalMs + config.run.runBudgetMs,
-      claimLeaseMs: 6_000,
-      retentionDays: 30,
-      ...extra
-    })
-  }
-}
-
 t.test('the run budget ends a pass early with partial: true; the next run takes the rest', async (t) => {
   const reddit = await RedditFake.start(t)
-  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '1' })
+  const s = await refreshSetup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '1' })
   await seedTokens(s.store, reddit, 8, { expiresInMs: 10 * MIN, now: s.clock.now })
   reddit.latencyMs = 300
   const platforms = s.platformsFor(reddit)
@@ -80,7 +32,7 @@ t.test('the run budget ends a pass early with partial: true; the next run takes 
 
 t.test('the request cap defers what does not fit in the minute', async (t) => {
   const reddit = await RedditFake.start(t)
-  const s = await setup(t, { ...reddit.env(), REDDIT_REQUESTS_PER_MINUTE: '3' })
+  const s = await refreshSetup(t, { ...reddit.env(), REDDIT_REQUESTS_PER_MINUTE: '3' })
   await seedTokens(s.store, reddit, 5, { expiresInMs: 10 * MIN, now: s.clock.now })
   const summary = await startRun(s.options(s.platformsFor(reddit), { runBudgetMs: 2_000, limiters: new Map([['reddit', (await import('../../src/refresh/limiter.js')).createRateLimiter(3)]]) })).finished
   t.match(summary, { refreshed: 3, deferred: 2 })
@@ -90,7 +42,7 @@ t.test('the request cap defers what does not fit in the minute', async (t) => {
 
 t.test('half-life: 2 h TikTok tokens under the 12 h window are not rotated on every run', async (t) => {
   const tiktok = await TiktokFake.start(t)
-  const s = await setup(t, { ...tiktok.env(), TIKTOK_REFRESH_CONCURRENCY: '1' })
+  const s = await refreshSetup(t, { ...tiktok.env(), TIKTOK_REFRESH_CONCURRENCY: '1' })
   const seeded = await seedTokens(s.store, tiktok, 3, { expiresInMs: 2 * HOUR, now: s.clock.now })
   const platforms = s.platformsFor(tiktok)
   const fresh = await startRun(s.options(platforms)).finished
@@ -110,7 +62,7 @@ t.test('half-life: 2 h TikTok tokens under the 12 h window are not rotated on ev
 
 t.test('invalid_grant for a refresh token that was replaced meanwhile is a lost race, not a revocation', async (t) => {
   const tiktok = await TiktokFake.start(t)
-  const s = await setup(t, tiktok.env())
+  const s = await refreshSetup(t, tiktok.env())
   const [token] = await seedTokens(s.store, tiktok, 1, { expiresInMs: 10 * MIN, now: s.clock.now })
   const key = { userId: token?.userId ?? '', platform: 'tiktok' }
   tiktok.latencyMs = 600
@@ -130,7 +82,7 @@ t.test('invalid_grant for a refresh token that was replaced meanwhile is a lost 
 
 t.test('bounded concurrency per platform', async (t) => {
   const reddit = await RedditFake.start(t)
-  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '3' })
+  const s = await refreshSetup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '3' })
   await seedTokens(s.store, reddit, 12, { expiresInMs: 10 * MIN, now: s.clock.now })
   reddit.latencyMs = 100
   let inFlight = 0
@@ -149,7 +101,7 @@ t.test('bounded concurrency per platform', async (t) => {
 
 t.test('DynamoDB stops in the middle of a run: nothing is marked needs_reauth, the lock is released, nothing is lost', async (t) => {
   const reddit = await RedditFake.start(t)
-  const s = await setup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '2', PROVIDER_TIMEOUT_MS: '1000' })
+  const s = await refreshSetup(t, { ...reddit.env(), REDDIT_REFRESH_CONCURRENCY: '2', PROVIDER_TIMEOUT_MS: '1000' })
   const seeded = await seedTokens(s.store, reddit, 8, { expiresInMs: 10 * MIN, now: s.clock.now })
   const proxy = await cuttableProxy(t, dynamoEndpoint())
   const viaProxy = createDynamoClients({ region: 'us-east-1', endpoint: proxy.endpoint, maxAttempts: 2 })
