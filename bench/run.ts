@@ -4,6 +4,8 @@
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
@@ -30,6 +32,16 @@ const MIN = 60_000
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 const rssMb = (): number => process.memoryUsage().rss / 1_048_576
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds (pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid ?? 'self'}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
 const log = (line: string): void => { process.stderr.write(`# ${line}\n`) }
 
 /** BENCH_TOKENS_LARGE=0: the 100,000-token pass is left out. */
@@ -122,6 +134,9 @@ try {
   log(`seeded ${SMALL} due tokens in ${Math.round(performance.now() - t0)} ms`)
   const dynamo = createDynamoClients({ region: 'us-east-1', endpoint })
   const calls = countCalls(dynamo)
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
+  const cpuBefore = [cpuSeconds(undefined), cpuSeconds(embedded?.pid), cpuSeconds(provider.child.pid)]
   const first = await cronPass(endpoint, small, provider.env, encryptionKey, dynamo, CONCURRENCY)
   dynamo.client.destroy()
   const s = first.summary as { refreshed: number, durationMs: number, results: Array<{ due: number }>, failed: number }
@@ -130,6 +145,11 @@ try {
   const ideal = CONCURRENCY / (LATENCY_MS / 1000)
   const reads = [...calls].filter(([name]) => /^(Get|Query|Scan|BatchGet)/.test(name)).reduce((n, [, c]) => n + c, 0)
   log(`pass 1: due=${due} refreshed=${s.refreshed} failed=${s.failed} in ${s.durationMs} ms (${achieved.toFixed(1)}/s of ideal ${ideal}/s); calls ${JSON.stringify(Object.fromEntries(calls))}`)
+  const [service, dynamoDb, fake] = [cpuSeconds(undefined), cpuSeconds(embedded?.pid), cpuSeconds(provider.child.pid)].map((after, i) => (after - (cpuBefore[i] ?? 0)).toFixed(1))
+  loopDelay.disable()
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1)
+  log(`pass 1 event loop delay (ms): mean ${ms(loopDelay.mean)}, p90 ${ms(loopDelay.percentile(90))}, p99 ${ms(loopDelay.percentile(99))}, max ${ms(loopDelay.max)}`)
+  log(`pass 1 CPU seconds: service ${service}, DynamoDB Local ${dynamoDb}, fake provider ${fake} (2 cores × ${(s.durationMs / 1000).toFixed(1)} s available)`)
   process.stdout.write(`refresh_throughput_ratio: ${(achieved / ideal).toFixed(3)}\n`)
   process.stdout.write(`ddb_reads_per_due_token: ${(reads / due).toFixed(3)}\n`)
   process.stdout.write(`cron_answer_ms: ${Math.round(first.answerMs)}\n`)

@@ -45,21 +45,36 @@ export interface RefreshOneContext {
   readonly withProviderSlot?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined
 }
 
-export async function refreshOne (ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string): Promise<TokenResult> {
+/**
+ * `known`: the item as a consistent read of this run just saw it (a BatchGetItem of the key's page;
+ * `record` undefined: no item). Omitted, the item is read here. Either way the claim's condition on
+ * the version makes a stale view harmless: a claim that finds a newer version decides again on the
+ * item it saw (returned by the failed condition), once.
+ */
+export async function refreshOne (
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: { readonly record: TokenRecord | undefined }
+): Promise<TokenResult> {
   const { store, log } = ctx
   const where = { platform: key.platform, userId: key.userId }
-  const record = await store.get(key, true)
-  if (record === undefined) return done(log, where, { outcome: 'skipped', reason: 'gone' })
-
-  const decision = decideRefresh(record, ctx.now(), ctx.rules)
-  if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
-  if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
-  if (ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
-    return done(log, where, { outcome: 'deferred', reason: 'rate_cap' })
+  let record = known === undefined ? await store.get(key, true) : known.record
+  let decision: ReturnType<typeof decideRefresh>
+  let claim: Awaited<ReturnType<TokenStore['claim']>>
+  let rateSlotTaken = false
+  for (let attempt = 1; ; attempt++) {
+    if (record === undefined) return done(log, where, { outcome: 'skipped', reason: 'gone' })
+    decision = decideRefresh(record, ctx.now(), ctx.rules)
+    if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
+    if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
+    if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
+      return done(log, where, { outcome: 'deferred', reason: 'rate_cap' })
+    }
+    rateSlotTaken = true
+    claim = await store.claim(record, claimId, ctx.claimLeaseMs)
+    if (claim.claimed) break
+    // Another writer moved the token since our read: decide again on what it wrote (once).
+    if (claim.reason !== 'version_changed' || attempt > 1) return done(log, where, { outcome: 'skipped', reason: claim.reason })
+    record = claim.current
   }
-
-  const claim = await store.claim(record, claimId, ctx.claimLeaseMs)
-  if (!claim.claimed) return done(log, where, { outcome: 'skipped', reason: claim.reason })
 
   let outcome: RefreshOutcome
   try {

@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
-import type { DueKey, TokenStore } from '../store/token-store.js'
+import type { TokenRecord } from '../store/token-item.js'
+import { tokenKeyId, type DueKey, type TokenStore } from '../store/token-store.js'
 import type { DueRules } from './due.js'
 import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
@@ -82,13 +83,13 @@ export function startRun (opts: RunOptions): RunHandle {
     // otherwise hand it to a second lane (regression: run.test.ts half-life, one key per page).
     const rewritten = new Set<string>()
     const inFlight = new Set<string>()
-    const keys = flatten(opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100))
-    const { stopped } = await forEachConcurrent(keys, 3 * platform.config.refreshConcurrency, async (key) => {
-      if (rewritten.delete(key.userId) || inFlight.has(key.userId)) return
+    const passOver = (key: DueKey): boolean => rewritten.delete(key.userId) || inFlight.has(key.userId)
+    const keys = withItems(opts.store, opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100), passOver)
+    const { stopped } = await forEachConcurrent(keys, 3 * platform.config.refreshConcurrency, async ({ key, known }) => {
       tally.due += 1
       inFlight.add(key.userId)
       try {
-        const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`)
+        const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`, known)
         const newExpiryMs = result.record?.expiresAtMs
         if (result.outcome === 'refreshed' && newExpiryMs !== undefined && newExpiryMs > key.expiresAtMs && newExpiryMs <= untilMs) rewritten.add(key.userId)
         countOutcome(tally, result.outcome)
@@ -142,7 +143,21 @@ export function startRun (opts: RunOptions): RunHandle {
   return { runId: opts.runId, progress: () => progress(false), finished }
 }
 
-/** Pages of due keys → keys, so the workers pull one key at a time and pages are read on demand. */
-async function * flatten (pages: AsyncIterable<DueKey[]>): AsyncGenerator<DueKey> {
-  for await (const page of pages) yield * page
+/**
+ * Pages of due keys → keys with their items, read consistently one page at a time (one BatchGetItem
+ * per page instead of one GetItem per key), so the workers pull one key at a time, pages are read on
+ * demand, and at most a page of items waits in memory. A key the batch left unread is read alone.
+ */
+async function * withItems (
+  store: TokenStore, pages: AsyncIterable<DueKey[]>, passOver: (key: DueKey) => boolean
+): AsyncGenerator<{ key: DueKey, known?: { record: TokenRecord | undefined } }> {
+  for await (const page of pages) {
+    const keys = page.filter((key) => !passOver(key))
+    if (keys.length === 0) continue
+    const read = await store.getMany(keys)
+    for (const key of keys) {
+      const id = tokenKeyId(key)
+      yield read.has(id) ? { key, known: { record: read.get(id) } } : { key }
+    }
+  }
 }

@@ -1,6 +1,6 @@
 // Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
 // Conditions are named fragments; the timelines they guard are drawn above each one.
-import type { DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
 import { BY_EXPIRY_INDEX } from './table.js'
 import { ATTR, TOKEN_STATUS, type TokenKey } from './token-item.js'
 
@@ -21,6 +21,15 @@ const CLAIM_IS_MINE = `#${ATTR.claimId} = :claimId`
 
 export function getTokenParams (table: string, k: TokenKey, consistent: boolean): GetCommandInput {
   return { TableName: table, Key: key(k), ConsistentRead: consistent }
+}
+
+/** DynamoDB's cap on the keys of one BatchGetItem call. */
+export const BATCH_GET_MAX_KEYS = 100
+
+/** Several tokens of one table in one round trip, each read as consistently as getTokenParams(…, true). */
+export function batchGetTokensParams (table: string, keys: readonly TokenKey[]): BatchGetCommandInput {
+  if (keys.length === 0 || keys.length > BATCH_GET_MAX_KEYS) throw new RangeError(`BatchGetItem takes 1 to ${BATCH_GET_MAX_KEYS} keys, not ${keys.length}`)
+  return { RequestItems: { [table]: { Keys: keys.map(key), ConsistentRead: true } } }
 }
 
 export function listByUserParams (table: string, userId: string, startKey?: Record<string, unknown>): QueryCommandInput {

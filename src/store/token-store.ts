@@ -1,7 +1,7 @@
 // The token store: connections of users to platforms, encrypted at rest, written under versions and
 // per-token claims so that two writers never lose a rotated refresh token (RFC 9700 §4.14.2).
 // No Fastify here: routes, the refresh run, the CLI and benchmarks all use this factory.
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Cipher } from './crypto.js'
 import { conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
 import {
@@ -9,7 +9,7 @@ import {
   type Account, type TokenKey, type TokenRecord, type TokenSecrets
 } from './token-item.js'
 import {
-  claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
+  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
   putConnectionParams, queryDueParams, releaseClaimParams, type ClaimedWrite
 } from './token-params.js'
 
@@ -39,6 +39,15 @@ export type WriteResult =
   | { readonly written: true, readonly record: TokenRecord }
   | { readonly written: false, readonly reason: 'lost_claim', readonly current?: TokenRecord }
 
+/**
+ * What one batch of consistent reads saw, by tokenKeyId(): a record, or undefined where no item exists.
+ * A key missing from the map was not read (DynamoDB kept leaving it unprocessed): read it alone.
+ */
+export type BatchRead = ReadonlyMap<string, TokenRecord | undefined>
+
+/** The map key of BatchRead. */
+export const tokenKeyId = (k: TokenKey): string => `${k.platform}\u0000${k.userId}`
+
 export interface DueKey extends TokenKey {
   readonly expiresAtMs: number
 }
@@ -50,11 +59,13 @@ export interface TokenStoreOptions {
   readonly now?: () => number
   /** Attempts at settling a write whose answer was lost (network), by re-reading. */
   readonly settleAttempts?: number
+  /** Rounds of BatchGetItem for keys DynamoDB leaves unprocessed (it does so when throttled). */
+  readonly batchGetRounds?: number
 }
 
 export type TokenStore = ReturnType<typeof createTokenStore>
 
-export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3 }: TokenStoreOptions) {
+export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3, batchGetRounds = 3 }: TokenStoreOptions) {
   async function get (key: TokenKey, consistent = true): Promise<TokenRecord | undefined> {
     const { Item } = await storeCall('GetItem', () => doc.send(new GetCommand(getTokenParams(table, key, consistent))))
     return Item === undefined ? undefined : recordFromItem(Item)
@@ -86,8 +97,34 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     }
   }
 
+  /**
+   * Consistent reads of many tokens, up to 100 per BatchGetItem: one round trip where get() makes one
+   * per token (the refresh run reads each page of due keys this way). Unprocessed keys are asked
+   * again with exponential backoff, as AWS advises; any still unread are left out of the answer.
+   */
+  async function getMany (keys: readonly TokenKey[]): Promise<BatchRead> {
+    const read = new Map<string, TokenRecord | undefined>()
+    const unique = [...new Map(keys.map((k) => [tokenKeyId(k), { userId: k.userId, platform: k.platform }])).values()]
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX_KEYS) {
+      let pending: TokenKey[] = unique.slice(start, start + BATCH_GET_MAX_KEYS)
+      for (let round = 1; pending.length > 0 && round <= batchGetRounds; round++) {
+        if (round > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round * (0.5 + Math.random())))
+        const answer = await storeCall('BatchGetItem', () => doc.send(new BatchGetCommand(batchGetTokensParams(table, pending))))
+        for (const item of answer.Responses?.[table] ?? []) {
+          const record = recordFromItem(item)
+          read.set(tokenKeyId(record), record)
+        }
+        const unprocessed = new Set((answer.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => tokenKeyId(recordKey(k))))
+        for (const k of pending) if (!unprocessed.has(tokenKeyId(k)) && !read.has(tokenKeyId(k))) read.set(tokenKeyId(k), undefined)
+        pending = pending.filter((k) => unprocessed.has(tokenKeyId(k)))
+      }
+    }
+    return read
+  }
+
   return {
     get,
+    getMany,
 
     openSecrets (record: TokenRecord): TokenSecrets {
       return openSecrets(cipher, record)
@@ -226,6 +263,10 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       return Attributes === undefined ? undefined : recordFromItem(Attributes)
     }
   }
+}
+
+function recordKey (item: Record<string, unknown>): TokenKey {
+  return { userId: String(item[ATTR.userId]), platform: String(item[ATTR.platform]) }
 }
 
 function sameValue (stored: unknown, sent: unknown): boolean {

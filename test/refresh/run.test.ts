@@ -2,6 +2,7 @@
 // and DynamoDB stopping in the middle of a run (on the real wire, through a proxy that is cut).
 import t from 'tap'
 import { createRunRegistry } from '../../src/refresh/run-registry.js'
+import { refreshOne } from '../../src/refresh/refresh-one.js'
 import { startRun } from '../../src/refresh/run.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
@@ -10,6 +11,7 @@ import { createTokenStore } from '../../src/store/token-store.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { TiktokFake } from '../fakes/tiktok.js'
 import { dynamoEndpoint } from '../helper.js'
+import { batchGetProxy } from '../helpers/batch-get-proxy.js'
 import { cuttableProxy, refreshSetup, seedTokens, waitFor } from '../helpers/refresh.js'
 
 const MIN = 60_000
@@ -78,6 +80,67 @@ t.test('invalid_grant for a refresh token that was replaced meanwhile is a lost 
   t.equal(record?.status, 'connected', 'the new connection is untouched')
   t.equal(s.store.openSecrets(record!).refreshToken, grant.refreshToken)
   t.match(s.log.text, '"reason":"lost_race"')
+})
+
+t.test('each page of due keys is re-read in one BatchGetItem; a key DynamoDB leaves unprocessed is read alone, and refreshed', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await refreshSetup(t, reddit.env())
+  const seeded = await seedTokens(s.store, reddit, 7, { expiresInMs: 10 * MIN, now: s.clock.now })
+  const proxy = await batchGetProxy(t, dynamoEndpoint())
+  const held = seeded[2]?.userId
+  proxy.hold = (userId) => userId === held
+  const viaProxy = createDynamoClients({ region: 'us-east-1', endpoint: proxy.endpoint })
+  t.teardown(() => viaProxy.client.destroy())
+  const gets: string[] = []
+  viaProxy.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'GetItemCommand') gets.push(String((args.input as { Key?: { userId?: { S?: string } } }).Key?.userId?.S))
+    return await next(args)
+  }, { step: 'serialize', name: 'countGets', priority: 'low' })
+  const store = createTokenStore({ doc: viaProxy.doc, table: s.table.name, cipher: createCipher(s.config.encryptionKeys), now: s.clock.now })
+
+  const summary = await startRun({ ...s.options(s.platformsFor(reddit)), store, pageSize: 5 }).finished
+  t.match(summary, { refreshed: 7, failed: 0, skippedTokens: 0 })
+  t.same(proxy.batchCalls, [5, 1, 1, 2], 'a page of 5 (the held key asked 3 times in all), then a page of 2')
+  t.same(gets, [held], 'only the key the batches never read is read alone')
+  t.same(reddit.requestsTo('refresh').map((r) => r.form.refresh_token).sort(), seeded.map((token) => token.refreshToken).sort(), 'each refresh token sent once')
+})
+
+t.test('a token rewritten between the batch read and its claim is decided again on what was written', async (t) => {
+  const reddit = await RedditFake.start(t)
+  const s = await refreshSetup(t, reddit.env())
+  const [platform] = s.platformsFor(reddit)
+  if (platform === undefined) throw new Error('no platform')
+  const ctx = {
+    store: s.store,
+    now: s.clock.now,
+    log: s.log,
+    rules: { windowMs: platform.config.refreshWindowMs, lapseMarginMs: 40 * MIN },
+    claimLeaseMs: 6_000,
+    retentionDays: 30
+  }
+  const reconnect = async (userId: string, expiresInMs: number): Promise<string> => {
+    const grant = reddit.seedGrant()
+    await s.store.saveConnection({ userId, platform: 'reddit', account: { id: 'acct' }, scopes: [], accessToken: grant.accessToken, refreshToken: grant.refreshToken, expiresAtMs: s.clock.now() + expiresInMs })
+    return grant.refreshToken ?? ''
+  }
+
+  // Reconnected with a grant that is due too: refreshed with the new refresh token, never the old one.
+  const [due, fresh] = await seedTokens(s.store, reddit, 2, { expiresInMs: 10 * MIN, now: s.clock.now })
+  const seen = await s.store.get({ userId: due?.userId ?? '', platform: 'reddit' })
+  const newer = await reconnect(due?.userId ?? '', 5 * MIN)
+  const result = await refreshOne(ctx, platform, { userId: due?.userId ?? '', platform: 'reddit' }, 'claim-1', { record: seen })
+  t.equal(result.outcome, 'refreshed')
+  t.same(reddit.requestsTo('refresh').map((r) => r.form.refresh_token), [newer], 'only the refresh token now stored was sent')
+
+  // Reconnected with a fresh grant: nothing to do.
+  const before = await s.store.get({ userId: fresh?.userId ?? '', platform: 'reddit' })
+  await reconnect(fresh?.userId ?? '', 2 * HOUR)
+  const skipped = await refreshOne(ctx, platform, { userId: fresh?.userId ?? '', platform: 'reddit' }, 'claim-2', { record: before })
+  t.match(skipped, { outcome: 'skipped', reason: 'already_fresh' })
+  t.equal(reddit.requestsTo('refresh').length, 1, 'no provider call')
+
+  // The item is gone since the batch read: skipped as gone, nothing sent.
+  t.match(await refreshOne(ctx, platform, { userId: 'gone', platform: 'reddit' }, 'claim-3', { record: undefined }), { outcome: 'skipped', reason: 'gone' })
 })
 
 t.test('bounded concurrency per platform', async (t) => {

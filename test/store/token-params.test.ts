@@ -2,7 +2,7 @@
 // the index the refresh query reads. Their behaviour on a table is in token-store.test.ts.
 import t, { type Test } from 'tap'
 import {
-  claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
+  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
   putConnectionParams, queryDueParams, releaseClaimParams
 } from '../../src/store/token-params.js'
 
@@ -29,6 +29,13 @@ t.test('get and list read consistently', async (t) => {
   t.notOk('ExclusiveStartKey' in list)
   t.same(listByUserParams(TABLE, 'u1', KEY).ExclusiveStartKey, KEY)
   namesMatch(t, list, list.KeyConditionExpression)
+})
+
+t.test('batchGet: consistent reads, 1 to 100 keys a call', async (t) => {
+  t.same(batchGetTokensParams(TABLE, [KEY]), { RequestItems: { [TABLE]: { Keys: [KEY], ConsistentRead: true } } })
+  t.equal(batchGetTokensParams(TABLE, Array.from({ length: BATCH_GET_MAX_KEYS }, () => KEY)).RequestItems?.[TABLE]?.Keys?.length, 100)
+  t.throws(() => batchGetTokensParams(TABLE, []), RangeError)
+  t.throws(() => batchGetTokensParams(TABLE, Array.from({ length: BATCH_GET_MAX_KEYS + 1 }, () => KEY)), RangeError)
 })
 
 t.test('queryDue is a paginated Query on byExpiry, never a Scan', async (t) => {

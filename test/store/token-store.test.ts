@@ -8,8 +8,9 @@ import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
 import { StoreUnavailableError } from '../../src/store/errors.js'
 import { ATTR, type TokenRecord } from '../../src/store/token-item.js'
-import { createTokenStore, type DueKey, type NewConnection } from '../../src/store/token-store.js'
+import { createTokenStore, tokenKeyId, type DueKey, type NewConnection } from '../../src/store/token-store.js'
 import { createTestTable, dynamoEndpoint } from '../helper.js'
+import { batchGetProxy } from '../helpers/batch-get-proxy.js'
 
 const table = await createTestTable(t, 'tokens')
 const cipher = createCipher(parseEncryptionKeys(generateEncryptionKey('k1')))
@@ -325,12 +326,62 @@ t.test('queryDue paginates the sparse index and never yields lock or state items
   t.same(await collect(due.queryDue('refresh-oauth', nowMs + HOUR, 2)), [], 'the lock item is never due')
 })
 
+t.test('getMany: consistent reads of many tokens, 100 keys a call; an absent item is undefined', async (t) => {
+  const saved = await Promise.all(Array.from({ length: 230 }, async () => await store.saveConnection(connection({ platform: 'reddit' }))))
+  const absent = { userId: 'nobody-here', platform: 'reddit' }
+  let batchCalls = 0
+  const counting = createDynamoClients({ region: 'us-east-1', endpoint: dynamoEndpoint() })
+  t.teardown(() => counting.client.destroy())
+  counting.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'BatchGetItemCommand') batchCalls++
+    return await next(args)
+  }, { step: 'initialize', name: 'countBatchGets' })
+  const reader = createTokenStore({ doc: counting.doc, table: table.name, cipher, now: () => nowMs })
+  // A key twice: DynamoDB refuses duplicate keys in one call, getMany asks once.
+  const read = await reader.getMany([...saved, absent, saved[0] ?? absent])
+  t.equal(batchCalls, 3, '231 distinct keys: 3 calls')
+  t.equal(read.size, 231)
+  t.ok(read.has(tokenKeyId(absent)) && read.get(tokenKeyId(absent)) === undefined, 'no item: read, and undefined')
+  for (const record of saved) t.same(read.get(tokenKeyId(record)), must(await store.get(record)))
+  t.same(await reader.getMany([]), new Map(), 'no keys, no call')
+  t.equal(batchCalls, 3)
+})
+
+t.test('getMany asks again for keys DynamoDB leaves unprocessed, and leaves out those it never processes', async (t) => {
+  const proxy = await batchGetProxy(t, dynamoEndpoint())
+  const viaProxy = createDynamoClients({ region: 'us-east-1', endpoint: proxy.endpoint })
+  t.teardown(() => viaProxy.client.destroy())
+  const reader = createTokenStore({ doc: viaProxy.doc, table: table.name, cipher, now: () => nowMs, batchGetRounds: 3 })
+  const [a, b, c] = await Promise.all([1, 2, 3].map(async () => await store.saveConnection(connection())))
+  if (a === undefined || b === undefined || c === undefined) throw new Error('not saved')
+
+  // Throttled once: b comes back unprocessed, the second round reads it.
+  let heldOnce = false
+  proxy.hold = (userId) => userId === b.userId && !heldOnce && (heldOnce = true)
+  const once = await reader.getMany([a, b, c])
+  t.same(proxy.batchCalls, [3, 1], 'the unprocessed key alone in a second call')
+  t.same([...once.values()].map((r) => r?.userId).sort(), [a.userId, b.userId, c.userId].sort())
+
+  // Throttled for good: c is left out (not undefined: nobody knows whether it exists).
+  proxy.batchCalls.length = 0
+  proxy.hold = (userId) => userId === c.userId
+  const never = await reader.getMany([a, b, c])
+  t.same(proxy.batchCalls, [3, 1, 1], 'three rounds, then it gives up')
+  t.equal(never.has(tokenKeyId(c)), false, 'unread, so the caller reads it alone')
+  t.equal(never.get(tokenKeyId(a))?.userId, a.userId)
+
+  // Everything held: no call reaches DynamoDB Local, nothing is reported read.
+  proxy.hold = () => true
+  t.equal((await reader.getMany([a, b])).size, 0)
+})
+
 t.test('DynamoDB unreachable: typed StoreUnavailableError, no crash', async (t) => {
   const dead = createDynamoClients({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1 })
   t.teardown(() => dead.client.destroy())
   const down = createTokenStore({ doc: dead.doc, table: table.name, cipher, settleAttempts: 1 })
   const isUnavailable = { name: 'StoreUnavailableError', code: 'store_unavailable' }
   await t.rejects(down.get({ userId: 'u', platform: 'tiktok' }), isUnavailable)
+  await t.rejects(down.getMany([{ userId: 'u', platform: 'tiktok' }]), isUnavailable)
   await t.rejects(down.saveConnection(connection()), isUnavailable)
   await t.rejects(down.listByUser('u'), isUnavailable)
   await t.rejects(collect(down.queryDue('tiktok', nowMs)), isUnavailable)
