@@ -22,7 +22,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3) Runtime.
 FROM ${NODE_IMAGE} AS runtime
+# The V8 old-space limit the service is measured with (npm start, npm run bench; docs/performance.md):
+# sized for a 512 MB container, it also makes V8 collect before the heap grows to 4 × what is live.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=256 \
     PORT=3000 \
     HOST=0.0.0.0 \
     AWS_NODE_SUPPRESS_NODE_VERSION_WARNING=1

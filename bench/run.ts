@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
-import { setFlagsFromString } from 'node:v8'
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
 import Fastify from 'fastify'
@@ -74,7 +74,15 @@ function countCalls (dynamo: DynamoClients): Map<string, number> {
   return counts
 }
 
-interface PassResult { answerMs: number, summary: Record<string, unknown>, peakRssMb: number }
+interface PassResult { answerMs: number, summary: Record<string, unknown>, peakRssMb: number, atPeak: string }
+
+/** Where the memory is (MB): V8's spaces as committed, and memory outside the heap. */
+function memoryBreakdown (): string {
+  const mb = (bytes: number): string => (bytes / 1_048_576).toFixed(1)
+  const spaces = getHeapSpaceStatistics().map((space) => `${space.space_name.replace(/_space$/, '')} ${mb(space.space_size)}`)
+  const { rss, external, arrayBuffers } = process.memoryUsage()
+  return `rss ${mb(rss)}; heap spaces ${spaces.join(', ')}; external ${mb(external)} (array buffers ${mb(arrayBuffers)})`
+}
 
 /** One cron call on a real listening app, then waits for the run's summary on the lock item. */
 async function cronPass (endpoint: string, table: string, providerEnv: Record<string, string>, encryptionKey: string, dynamo: DynamoClients, concurrency: number): Promise<PassResult> {
@@ -99,6 +107,7 @@ async function cronPass (endpoint: string, table: string, providerEnv: Record<st
   const watcher = createDynamoClients({ region: 'us-east-1', endpoint })
   const lock = createLock({ doc: watcher.doc, table, leaseMs: 1 })
   let peakRssMb = rssMb()
+  let atPeak = memoryBreakdown()
   try {
     const t0 = performance.now()
     const res = await fetch(`http://127.0.0.1:${port}/api/cron/refresh-oauth`, { headers: { 'x-cron-secret': SECRET } })
@@ -106,9 +115,12 @@ async function cronPass (endpoint: string, table: string, providerEnv: Record<st
     const answerMs = performance.now() - t0
     if (res.status !== 200 || body.runId === undefined) throw new Error(`cron answered ${res.status}`)
     for (;;) {
-      peakRssMb = Math.max(peakRssMb, rssMb())
+      if (rssMb() > peakRssMb) {
+        peakRssMb = rssMb()
+        atPeak = memoryBreakdown()
+      }
       const state = await lock.status()
-      if (state.lastRun?.runId === body.runId) return { answerMs, summary: state.lastRun, peakRssMb }
+      if (state.lastRun?.runId === body.runId) return { answerMs, summary: state.lastRun, peakRssMb, atPeak }
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
   } finally {
@@ -168,6 +180,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 500))
   gc()
   const baseline = rssMb()
+  log(`before pass 2: ${memoryBreakdown()}`)
   const baselineHeapMb = process.memoryUsage().heapUsed / 1_048_576
   const largeDynamo = createDynamoClients({ region: 'us-east-1', endpoint })
   const second = await cronPass(endpoint, large, provider.env, encryptionKey, largeDynamo, 32)
@@ -176,6 +189,7 @@ try {
   gc()
   const heapAfterMb = process.memoryUsage().heapUsed / 1_048_576
   log(`pass 2: refreshed=${s2.refreshed} failed=${s2.failed} in ${s2.durationMs} ms; rss baseline ${baseline.toFixed(1)} MB, peak ${second.peakRssMb.toFixed(1)} MB; heap used ${baselineHeapMb.toFixed(1)} MB before, ${heapAfterMb.toFixed(1)} MB after (gc)`)
+  log(`pass 2 at peak RSS: ${second.atPeak}`)
   process.stdout.write(`rss_growth_mb_100k: ${(second.peakRssMb - baseline).toFixed(1)}\n`)
 } catch (err) {
   if (!(err instanceof Skip)) throw err

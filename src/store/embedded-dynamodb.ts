@@ -26,6 +26,10 @@ export async function startEmbeddedDynamoDb (options: EmbeddedDynamoDbOptions = 
   const libDir = findLibDir()
   const port = options.port ?? await freePort()
   const javaArgs = [
+    // C1 only, serial GC: DynamoDB Local runs minutes, not days, beside our tests and services on a
+    // couple of cores, where C2's compiling cost more CPU than its faster code gave back (bench pass of
+    // 5,000 tokens: java used 17.3 CPU s with these flags, 28.7 without; docs/performance.md).
+    '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC',
     `-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`, '-jar', join(libDir, 'DynamoDBLocal.jar'),
     '-port', String(port), '-sharedDb',
     ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath])

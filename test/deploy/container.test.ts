@@ -39,6 +39,13 @@ t.test('the Dockerfile lints clean and builds what production needs', async (t) 
   t.match(runtime, /^USER node$/m, 'non-root')
   t.match(runtime, /^HEALTHCHECK .*CMD \["node", "-e", ".*\/healthz/m, 'healthcheck on /healthz with node (no curl in slim)')
   t.match(runtime, /^CMD \["node", "dist\/server\.js"\]$/m)
+  // One heap limit: the one the benchmark measured is the one npm start and the image run with.
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+  const limit = /--max-old-space-size=(\d+)/
+  const image = runtime.match(/^ENV .*NODE_OPTIONS=(\S+)/m)?.[1] ?? ''
+  t.match(image, limit, 'the image sets a V8 heap limit')
+  t.equal(scripts.start?.match(limit)?.[1], image.match(limit)?.[1], 'npm start: the same limit')
+  t.equal(scripts.bench?.match(limit)?.[1], image.match(limit)?.[1], 'npm run bench: the same limit')
   const ignore = read('.dockerignore').split('\n')
   for (const entry of ['.git', 'node_modules', '.data', '.env', 'dist', 'test']) t.ok(ignore.includes(entry), `.dockerignore: ${entry}`)
 })
