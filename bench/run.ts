@@ -63,12 +63,19 @@ async function startProvider (count: number, latencyMs: number): Promise<Provide
   return { env, grants, child }
 }
 
-/** Counts DynamoDB calls by command (reads per due token). */
+/**
+ * Counts DynamoDB calls by command (`ddb_reads_per_due_token` counts read calls), and under
+ * `itemsAsked` the keys that GetItem and BatchGetItem calls asked for (items read, for the log).
+ */
 function countCalls (dynamo: DynamoClients): Map<string, number> {
   const counts = new Map<string, number>()
+  const add = (name: string, n: number): void => { counts.set(name, (counts.get(name) ?? 0) + n) }
   dynamo.client.middlewareStack.add((next, context) => async (args) => {
     const name = String(context.commandName ?? 'unknown')
-    counts.set(name, (counts.get(name) ?? 0) + 1)
+    add(name, 1)
+    const input = args.input as { RequestItems?: Record<string, { Keys?: unknown[] }> }
+    if (name === 'GetItemCommand') add('itemsAsked', 1)
+    if (name === 'BatchGetItemCommand') add('itemsAsked', Object.values(input.RequestItems ?? {}).reduce((n, ask) => n + (ask.Keys?.length ?? 0), 0))
     return await next(args)
   }, { step: 'initialize', name: 'benchCallCounter' })
   return counts
@@ -155,7 +162,7 @@ try {
   const due = s.results.reduce((n, r) => n + r.due, 0)
   const achieved = s.refreshed / (s.durationMs / 1000)
   const ideal = CONCURRENCY / (LATENCY_MS / 1000)
-  const reads = [...calls].filter(([name]) => /^(Get|Query|Scan|BatchGet)/.test(name)).reduce((n, [, c]) => n + c, 0)
+  const reads = [...calls].filter(([name]) => /^(Get|Query|Scan|BatchGet)\w*Command$/.test(name)).reduce((n, [, c]) => n + c, 0)
   log(`pass 1: due=${due} refreshed=${s.refreshed} failed=${s.failed} in ${s.durationMs} ms (${achieved.toFixed(1)}/s of ideal ${ideal}/s); calls ${JSON.stringify(Object.fromEntries(calls))}`)
   const [service, dynamoDb, fake] = [cpuSeconds(undefined), cpuSeconds(embedded?.pid), cpuSeconds(provider.child.pid)].map((after, i) => (after - (cpuBefore[i] ?? 0)).toFixed(1))
   loopDelay.disable()
