@@ -100,7 +100,8 @@ t.test('each page of due keys is re-read in one BatchGetItem; a key DynamoDB lea
 
   const summary = await startRun({ ...s.options(s.platformsFor(reddit)), store, pageSize: 5 }).finished
   t.match(summary, { refreshed: 7, failed: 0, skippedTokens: 0 })
-  t.same(proxy.batchCalls, [5, 1, 1, 2], 'a page of 5 (the held key asked 3 times in all), then a page of 2')
+  // Which page holds the held key depends on the expiries seeding gave: compare without the order.
+  t.same([...proxy.batchCalls].sort(), [1, 1, 2, 5], 'a page of 5 and a page of 2, and the held key asked twice more')
   t.same(gets, [held], 'only the key the batches never read is read alone')
   t.same(reddit.requestsTo('refresh').map((r) => r.form.refresh_token).sort(), seeded.map((token) => token.refreshToken).sort(), 'each refresh token sent once')
 })
