@@ -31,7 +31,8 @@ export async function startEmbeddedDynamoDb (options: EmbeddedDynamoDbOptions = 
     // 5,000 tokens: java used 17.3 CPU s with these flags, 28.7 without; docs/performance.md).
     '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC',
     `-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`, '-jar', join(libDir, 'DynamoDBLocal.jar'),
-    '-port', String(port), '-sharedDb',
+    // No telemetry: nothing here may call out (and this machine has no network to call).
+    '-port', String(port), '-sharedDb', '-disableTelemetry',
     ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath])
   ]
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
