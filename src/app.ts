@@ -21,7 +21,7 @@ export interface AppOptions {
   readonly clock?: (() => number) | undefined
   /** Clients made by the caller (tests); otherwise the store plugin makes and closes its own. */
   readonly dynamo?: DynamoClients | undefined
-  /** The fetch every provider call goes through (tests point it at the fake providers). */
+  /** The fetch the identity plugin reads Cognito's JWKS with. */
   readonly fetch?: typeof fetch | undefined
 }
 
@@ -29,7 +29,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   instance.addSchema(ErrorResponse)
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
-  await instance.register(platformsPlugin, { fetch: opts.fetch })
+  await instance.register(platformsPlugin)
   // The cron run lock and this process's refresh runs (stopped cleanly on close).
   await instance.register(lockPlugin)
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.

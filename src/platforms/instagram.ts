@@ -1,6 +1,7 @@
 // Instagram API with Instagram Login: code → short-lived token (two documented answer shapes) →
 // long-lived token (ig_exchange_token), refreshed with the access token itself (ig_refresh_token).
-// Plain fetch: the code answer has no token_type (openid-client refuses it) and the refresh is a GET.
+// Plain providerRequest(), no openid-client: the code answer has no token_type (openid-client refuses
+// it) and the refresh is a GET.
 // These URLs carry tokens and the app secret in their query: never log them or put them in an error.
 // @see https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
 import { idString, lookupAccount, optionalString } from './account-lookup.js'

@@ -1,5 +1,5 @@
 // Standard OAuth calls (code exchange, refresh, revocation) through openid-client v6, with explicit
-// server metadata per call, the injected fetch as `customFetch`, and the platform's client auth.
+// server metadata per call, providerRequest() as `customFetch`, and the platform's client auth.
 // openid-client builds the requests; the provider's raw answer (captured) decides the outcome, because
 // the contract keeps answers openid-client rejects (HTTP-200 error bodies, a non-positive expires_in
 // beside a rotated refresh token) and needs Retry-After. @see https://github.com/panva/openid-client

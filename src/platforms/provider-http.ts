@@ -1,17 +1,22 @@
-// The one way to reach a provider: an injected fetch (tests point it at the fake providers), a timeout
-// on every call (body included) and a descriptive User-Agent (Reddit requires one). Errors never carry
-// a provider body, a token or a URL with its query: only stable codes.
+// The one way to reach a provider: node:http(s) on keep-alive connections, a timeout on every call
+// (body included) and a descriptive User-Agent (Reddit requires one). Errors never carry a provider
+// body, a token or a URL with its query: only stable codes.
+// Not fetch(): per call it cost the refresh run about 1 ms of CPU more than node:http (web streams for
+// the body, the answer and their tees), a fifth of the service's CPU per refreshed token measured by
+// `npm run bench` (docs/performance.md). The AWS SDK reaches DynamoDB through node:http the same way.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { CustomFetch } from 'openid-client'
 
 export interface ProviderHttp {
-  readonly fetch: typeof fetch
   readonly timeoutMs: number
   readonly userAgent: string
   readonly now: () => number
+  /** Keep-alive connections to the providers, one pool per scheme. */
+  readonly agents: { readonly 'http:': HttpAgent, readonly 'https:': HttpsAgent }
 }
 
 export interface ProviderHttpOptions {
-  readonly fetch?: typeof fetch | undefined
   readonly timeoutMs: number
   readonly userAgent?: string | undefined
   readonly now?: (() => number) | undefined
@@ -23,12 +28,22 @@ export const DEFAULT_USER_AGENT = 'node:oauth-refresher:v0.1.0 (token refresh se
 /** Answers larger than this are not token answers: read no further. */
 const MAX_BODY_BYTES = 1_000_000
 
+/**
+ * An idle connection is closed after this long, or sooner when the provider's `Keep-Alive: timeout=`
+ * asks (Node's agent reads it): reusing one the provider is closing at that instant fails a request
+ * the provider never saw. 4 s, as undici's default.
+ */
+const IDLE_CONNECTION_MS = 4_000
+
 export function createProviderHttp (options: ProviderHttpOptions): ProviderHttp {
   return {
-    fetch: options.fetch ?? globalThis.fetch,
     timeoutMs: options.timeoutMs,
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
-    now: options.now ?? Date.now
+    now: options.now ?? Date.now,
+    agents: {
+      'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+      'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS })
+    }
   }
 }
 
@@ -53,29 +68,94 @@ export class ProviderTransportError extends Error {
   }
 }
 
-function isTimeout (err: unknown): boolean {
-  const name = (err as { name?: unknown } | null)?.name
-  return name === 'TimeoutError' || name === 'AbortError'
-}
-
 /**
  * One request to a provider, its body read in full under the same deadline (a provider that sends
- * headers and then stalls is a timeout too). Throws ProviderTransportError, never a fetch error.
+ * headers and then stalls is a timeout too). Redirects are not followed. An abort of `init.signal`
+ * ends it as a timeout. Throws ProviderTransportError, never a socket error.
  */
 export async function providerRequest (http: ProviderHttp, url: string | URL, init: RequestInit = {}): Promise<ProviderAnswer> {
+  const target = new URL(url)
   const headers = new Headers(init.headers)
   headers.set('user-agent', http.userAgent)
   if (!headers.has('accept')) headers.set('accept', 'application/json')
-  const deadline = AbortSignal.timeout(http.timeoutMs)
-  const signal = init.signal == null ? deadline : AbortSignal.any([init.signal, deadline])
-  try {
-    const response = await http.fetch(url, { ...init, headers, signal, redirect: 'manual' })
-    const bytes = new Uint8Array(await response.arrayBuffer())
-    const text = new TextDecoder().decode(bytes.length > MAX_BODY_BYTES ? bytes.subarray(0, 0) : bytes)
-    return { status: response.status, headers: response.headers, text, json: parseJson(text) }
-  } catch (err) {
-    throw new ProviderTransportError(isTimeout(err) || deadline.aborted ? 'timeout' : 'network', err)
+  const body = requestBody(init.body, headers)
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+  const agent = target.protocol === 'https:' ? http.agents['https:'] : http.agents['http:']
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new ProviderTransportError('network', new TypeError('not an http(s) URL'))
+  const signal = init.signal ?? undefined
+  if (signal?.aborted === true) throw new ProviderTransportError('timeout', signal.reason)
+
+  return await new Promise<ProviderAnswer>((resolve, reject) => {
+    let settled = false
+    let timedOut = false
+    const settle = (outcome: () => void): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      outcome()
+    }
+    const fail = (err: unknown): void => { settle(() => { reject(new ProviderTransportError(timedOut ? 'timeout' : 'network', err)) }) }
+    const onAbort = (): void => {
+      timedOut = true
+      req.destroy(new Error('provider request aborted'))
+    }
+
+    const req = send(target, { method: init.method ?? 'GET', headers: Object.fromEntries(headers), agent }, (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk)
+      })
+      res.on('end', () => {
+        // TextDecoder, as fetch's text(): a UTF-8 byte order mark is dropped, bad bytes become U+FFFD.
+        const text = size > MAX_BODY_BYTES ? '' : new TextDecoder().decode(Buffer.concat(chunks))
+        settle(() => { resolve({ status: res.statusCode ?? 0, headers: answerHeaders(res), text, json: parseJson(text) }) })
+      })
+      res.on('error', fail)
+      // A connection cut in the middle of the body: closed before its end.
+      res.on('close', () => { if (!res.complete) fail(new Error('answer cut short')) })
+    })
+    const timer = setTimeout(() => {
+      timedOut = true
+      req.destroy(new Error('provider request timed out'))
+    }, http.timeoutMs)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    req.on('error', fail)
+    req.end(body)
+  })
+}
+
+/** The body as bytes, with the content type fetch() would have given it. */
+function requestBody (body: RequestInit['body'], headers: Headers): Buffer | undefined {
+  if (body === undefined || body === null) return undefined
+  let bytes: Buffer
+  if (body instanceof URLSearchParams) {
+    bytes = Buffer.from(body.toString())
+    if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8')
+  } else if (typeof body === 'string') {
+    bytes = Buffer.from(body)
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8')
+  } else if (body instanceof Uint8Array) {
+    bytes = Buffer.from(body)
+  } else {
+    throw new TypeError('a provider request body is a string, URLSearchParams or bytes')
   }
+  headers.set('content-length', String(bytes.length))
+  return bytes
+}
+
+function answerHeaders (res: IncomingMessage): Headers {
+  const headers = new Headers()
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+    try {
+      headers.append(res.rawHeaders[i] ?? '', res.rawHeaders[i + 1] ?? '')
+    } catch {
+      // A header Headers refuses (a name fetch() would also have dropped): not one we read.
+    }
+  }
+  return headers
 }
 
 function parseJson (text: string): unknown {

@@ -1,4 +1,5 @@
-// Decorates the instance with the platform registry, built on the injected fetch.
+// Decorates the instance with the platform registry, on one set of keep-alive provider connections
+// (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Platform, PlatformName } from '../platforms/platform.js'
@@ -11,14 +12,8 @@ declare module 'fastify' {
   }
 }
 
-export interface PlatformsPluginOptions {
-  readonly fetch?: typeof fetch | undefined
-}
-
-const platformsPlugin: FastifyPluginAsync<PlatformsPluginOptions> = async (app, opts) => {
-  const http = createProviderHttp({
-    fetch: opts.fetch, timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock
-  })
+const platformsPlugin: FastifyPluginAsync = async (app) => {
+  const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
   app.decorate('platforms', createPlatforms(app.config, http))
 }
 

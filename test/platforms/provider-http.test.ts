@@ -89,3 +89,48 @@ t.test('providerRequest: User-Agent, a stalled body is a timeout, oversized answ
   const big = await providerRequest(createProviderHttp({ timeoutMs: 5_000 }), `${base}/big`)
   t.equal(big.json, undefined, 'an oversized answer is not read as JSON')
 })
+
+t.test('providerRequest on node:http: bodies, a cut answer, a caller\'s abort, a BOM, a slow answer on a kept-alive connection', async (t) => {
+  const seen: Array<{ method?: string, type?: string, length?: string, body: string }> = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      seen.push({ method: req.method, type: req.headers['content-type'], length: req.headers['content-length'], body })
+      if (req.url === '/cut') {
+        res.writeHead(200, { 'content-length': '100' })
+        res.write('{"access_token":')
+        setTimeout(() => res.socket?.destroy(), 20)
+      } else if (req.url === '/bom') {
+        res.end('\uFEFF{"ok":true}')
+      } else if (req.url === '/slow') {
+        setTimeout(() => res.end('{"slow":true}'), 4_300)
+      } else if (req.url !== '/hang') {
+        res.end('{"ok":true}', 'utf8')
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const http = createProviderHttp({ timeoutMs: 6_000 })
+
+  await providerRequest(http, `${base}/form`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'r t' }) })
+  await providerRequest(http, `${base}/text`, { method: 'POST', body: 'plain' })
+  t.same(seen.slice(0, 2), [
+    { method: 'POST', type: 'application/x-www-form-urlencoded;charset=UTF-8', length: '42', body: 'grant_type=refresh_token&refresh_token=r+t' },
+    { method: 'POST', type: 'text/plain;charset=UTF-8', length: '5', body: 'plain' }
+  ], 'bodies and their content types as fetch() sends them')
+
+  t.match(await providerRequest(http, `${base}/cut`).catch((e: unknown) => e), { name: 'ProviderTransportError', code: 'network' }, 'an answer cut mid-body is a network failure')
+  t.same((await providerRequest(http, `${base}/bom`)).json, { ok: true }, 'a UTF-8 byte order mark is dropped')
+
+  const caller = new AbortController()
+  setTimeout(() => caller.abort(), 100)
+  t.match(await providerRequest(http, `${base}/hang`, { signal: caller.signal }).catch((e: unknown) => e), { code: 'timeout' }, 'an abort by the caller ends it as a timeout')
+  t.match(await providerRequest(http, `${base}/ok`, { signal: AbortSignal.abort() }).catch((e: unknown) => e), { code: 'timeout' }, 'already aborted: nothing sent')
+  t.match(await providerRequest(http, 'ftp://127.0.0.1/x').catch((e: unknown) => e), { code: 'network' }, 'only http(s)')
+
+  // Longer than the 4 s after which idle connections close: an answer being awaited is never cut.
+  t.same((await providerRequest(http, `${base}/slow`)).json, { slow: true })
+})
