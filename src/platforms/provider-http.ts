@@ -74,14 +74,14 @@ export class ProviderTransportError extends Error {
  * ends it as a timeout. Throws ProviderTransportError, never a socket error.
  */
 export async function providerRequest (http: ProviderHttp, url: string | URL, init: RequestInit = {}): Promise<ProviderAnswer> {
-  const target = new URL(url)
+  const target = URL.canParse(String(url)) ? new URL(url) : undefined
+  if (target?.protocol !== 'https:' && target?.protocol !== 'http:') throw new ProviderTransportError('network', new TypeError('not an http(s) URL'))
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+  const agent = target.protocol === 'https:' ? http.agents['https:'] : http.agents['http:']
   const headers = new Headers(init.headers)
   headers.set('user-agent', http.userAgent)
   if (!headers.has('accept')) headers.set('accept', 'application/json')
   const body = requestBody(init.body, headers)
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest
-  const agent = target.protocol === 'https:' ? http.agents['https:'] : http.agents['http:']
-  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new ProviderTransportError('network', new TypeError('not an http(s) URL'))
   const signal = init.signal ?? undefined
   if (signal?.aborted === true) throw new ProviderTransportError('timeout', signal.reason)
 

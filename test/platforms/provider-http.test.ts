@@ -91,7 +91,7 @@ t.test('providerRequest: User-Agent, a stalled body is a timeout, oversized answ
 })
 
 t.test('providerRequest on node:http: bodies, a cut answer, a caller\'s abort, a BOM, a slow answer on a kept-alive connection', async (t) => {
-  const seen: Array<{ method?: string, type?: string, length?: string, body: string }> = []
+  const seen: Array<{ method: string | undefined, type: string | undefined, length: string | undefined, body: string }> = []
   const server = createServer((req, res) => {
     let body = ''
     req.on('data', (chunk: Buffer) => { body += chunk.toString() })
@@ -130,6 +130,7 @@ t.test('providerRequest on node:http: bodies, a cut answer, a caller\'s abort, a
   t.match(await providerRequest(http, `${base}/hang`, { signal: caller.signal }).catch((e: unknown) => e), { code: 'timeout' }, 'an abort by the caller ends it as a timeout')
   t.match(await providerRequest(http, `${base}/ok`, { signal: AbortSignal.abort() }).catch((e: unknown) => e), { code: 'timeout' }, 'already aborted: nothing sent')
   t.match(await providerRequest(http, 'ftp://127.0.0.1/x').catch((e: unknown) => e), { code: 'network' }, 'only http(s)')
+  t.match(await providerRequest(http, 'not a url').catch((e: unknown) => e), { name: 'ProviderTransportError', code: 'network' })
 
   // Longer than the 4 s after which idle connections close: an answer being awaited is never cut.
   t.same((await providerRequest(http, `${base}/slow`)).json, { slow: true })
