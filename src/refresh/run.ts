@@ -71,8 +71,8 @@ export function startRun (opts: RunOptions): RunHandle {
       retentionDays: opts.retentionDays,
       takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal),
       // The platform's concurrency bounds its provider calls; three times as many lanes keep the
-      // claims and writes of the next tokens (and the next page's batch read) going while those calls are in flight
-      // (a claimed token waits for a provider slot a few hundred ms at most: far inside its claim).
+      // claims and writes of the next tokens (and the next page's batch read) going while those calls
+      // are in flight (a claimed token waits for a provider slot a few hundred ms at most: far inside its claim).
       withProviderSlot: createSemaphore(platform.config.refreshConcurrency)
     }
     const untilMs = opts.now() + rules.windowMs
