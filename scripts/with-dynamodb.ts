@@ -13,7 +13,7 @@ if (command === undefined) {
 const store = await startEmbeddedDynamoDb()
 const child = spawn(command, args, {
   stdio: 'inherit',
-  env: { ...process.env, DYNAMODB_ENDPOINT: store.endpoint, AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1' },
+  env: { ...process.env, DYNAMODB_ENDPOINT: store.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   shell: false
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))

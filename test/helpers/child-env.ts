@@ -5,6 +5,6 @@
 // what they run is proven by their assertions, and counted only where tests load it in-process.
 export const CHILD_ENV_BASE = {
   PATH: process.env.PATH,
-  AWS_NODE_SUPPRESS_NODE_VERSION_WARNING: '1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   _TAPJS_PROCESSINFO_COVERAGE_: '0'
 } as const
