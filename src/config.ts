@@ -4,8 +4,8 @@ import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import AjvModule from 'ajv'
 import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
-import type { PlatformConfig, PlatformName, PlatformSpec, PlatformUrls } from './platforms/platform.js'
-import { PLATFORM_SPECS } from './platforms/specs.js'
+import type { PlatformConfig, PlatformSpec, PlatformUrls } from './platforms/platform.js'
+import { PLATFORM_SPECS, type PlatformName } from './platforms/registry.js'
 
 const Ajv = AjvModule.default
 

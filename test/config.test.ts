@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
-import { PLATFORM_SPECS } from '../src/platforms/specs.js'
+import { PLATFORM_SPECS } from '../src/platforms/registry.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import { renderEnvExample, renderReadmeTable } from '../scripts/write-env-example.js'
 import { testEnv, type Env } from './helper.js'

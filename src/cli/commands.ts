@@ -3,7 +3,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Config } from '../config.js'
-import { PLATFORM_NAMES } from '../platforms/platform.js'
+import { PLATFORM_NAMES } from '../platforms/registry.js'
 import { createCipher } from '../store/crypto.js'
 import { createLock, lockLeaseMs } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'

@@ -1,6 +1,6 @@
 // Account id and username after a code exchange: one bearer GET, read by the platform's own picker.
 // Failures become ProviderError codes for the callback; nothing of the answer goes into a message.
-import type { Account } from '../store/token-item.js'
+import type { Account } from '../tokens.js'
 import { FAILURE_CODES, ProviderError, statusFailure, thrownFailure } from './oauth-errors.js'
 import { jsonObject, providerRequest, type ProviderHttp } from './provider-http.js'
 

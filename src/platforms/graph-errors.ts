@@ -1,13 +1,19 @@
-// Instagram (Graph) answers → our failure codes. Graph errors are `{error:{message,type,code,…}}`;
+// Meta Graph (Instagram, Threads) answers → our failure codes. Graph errors are `{error:{message,type,code,…}}`;
 // the Instagram token endpoint also answers `{error_type, code, error_message}`.
 // @see https://developers.facebook.com/docs/graph-api/guides/error-handling
-import { FAILURE_CODES, statusFailure, type Failure } from './oauth-errors.js'
+import { FAILURE_CODES, OUTAGE_CODES, statusFailure, type Failure } from './oauth-errors.js'
 import { jsonObject, type ProviderAnswer } from './provider-http.js'
 
 /** Graph code 190: the access token is invalid or expired — the only permanent Graph answer. */
 export const GRAPH_PERMANENT_CODES: readonly number[] = [190]
 /** Documented as retryable: unknown/service errors (1, 2), app and user rate limits (4, 17, 341). */
 export const GRAPH_TRANSIENT_CODES: readonly number[] = [1, 2, 4, 17, 341]
+
+/** Our code for a Graph error code. */
+export const graphCode = (code: number): string => `graph_${code}`
+
+/** Outages at the connect callback: the shared ones and Graph's retryable codes. */
+export const GRAPH_OUTAGE_CODES: ReadonlySet<string> = new Set([...OUTAGE_CODES, ...GRAPH_TRANSIENT_CODES.map(graphCode)])
 
 /** The Graph error code of an answer, if it carries one. */
 export function graphErrorCode (answer: ProviderAnswer): number | undefined {
@@ -24,9 +30,9 @@ export function graphErrorCode (answer: ProviderAnswer): number | undefined {
 export function graphFailure (answer: ProviderAnswer, nowMs: number): Failure | undefined {
   const code = graphErrorCode(answer)
   if (code !== undefined) {
-    if (GRAPH_PERMANENT_CODES.includes(code)) return { kind: 'permanent', code: `graph_${code}` }
+    if (GRAPH_PERMANENT_CODES.includes(code)) return { kind: 'permanent', code: graphCode(code) }
     if (answer.status === 429) return statusFailure(answer, nowMs)
-    return { kind: 'transient', code: `graph_${code}` }
+    return { kind: 'transient', code: graphCode(code) }
   }
   if (answer.status < 200 || answer.status > 299) return statusFailure(answer, nowMs)
   return jsonObject(answer) === undefined ? { kind: 'transient', code: FAILURE_CODES.malformed } : undefined

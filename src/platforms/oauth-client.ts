@@ -14,6 +14,8 @@ export interface OAuthClientOptions {
   readonly http: ProviderHttp
   /** How this provider wants the client authenticated (raw Basic for Reddit, body fields for TikTok). */
   readonly clientAuth: oidc.ClientAuth
+  /** The provider's own header announcing a 429's end (Reddit's), besides Retry-After. */
+  readonly rateLimitResetHeader?: string | undefined
 }
 
 type Endpoint = 'token_endpoint' | 'revocation_endpoint'
@@ -52,7 +54,7 @@ export async function tokenGrant (
   const result = await call(options, 'token_endpoint', url, (config) => grantType === 'refresh_token'
     ? oidc.refreshTokenGrant(config, parameters.refresh_token ?? '', withoutKey(parameters, 'refresh_token'))
     : oidc.genericGrantRequest(config, grantType, parameters))
-  return isAnswer(result) ? interpretTokenAnswer(result, startedAtMs) : result
+  return isAnswer(result) ? interpretTokenAnswer(result, startedAtMs, options.rateLimitResetHeader) : result
 }
 
 /** RFC 7009 revocation; true on 200/204 without an error body. */

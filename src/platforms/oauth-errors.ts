@@ -41,11 +41,13 @@ export function oauthErrorFailure (error: string): Failure {
   return transient(/^[a-z][a-z0-9_]{0,40}$/.test(error) ? `oauth_${error}` : FAILURE_CODES.providerError)
 }
 
-/** A non-2xx status without a recognised error body: 429 / 5xx honour Retry-After. */
-export function statusFailure (answer: ProviderAnswer, nowMs: number): Failure {
-  // Reddit announces its window's end in X-Ratelimit-Reset (seconds) rather than Retry-After.
+/**
+ * A non-2xx status without a recognised error body: 429 / 5xx honour Retry-After. A provider that
+ * announces a 429's end in a header of its own names it (`resetHeader`, Reddit's x-ratelimit-reset).
+ */
+export function statusFailure (answer: ProviderAnswer, nowMs: number, resetHeader?: string): Failure {
   const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs) ??
-    (answer.status === 429 ? parseRetryAfterMs(answer.headers.get('x-ratelimit-reset'), nowMs) : undefined)
+    (answer.status === 429 && resetHeader !== undefined ? parseRetryAfterMs(answer.headers.get(resetHeader), nowMs) : undefined)
   if (answer.status === 429) return transient(FAILURE_CODES.rateLimited, retryAfterMs)
   if (answer.status >= 500) return transient(FAILURE_CODES.http5xx, retryAfterMs)
   if (answer.status >= 400) return transient(FAILURE_CODES.http4xx)
@@ -74,21 +76,25 @@ export type ProviderErrorCode = typeof PROVIDER_ERROR_CODES[keyof typeof PROVIDE
 export class ProviderError extends Error {
   readonly code: ProviderErrorCode
   readonly reason: string
-  constructor (code: ProviderErrorCode, reason: string, step: string) {
-    super(`${step} failed: ${reason}`)
+  constructor (code: ProviderErrorCode, reason: string, step: string, options?: ErrorOptions) {
+    super(`${step} failed: ${reason}`, options)
     this.name = 'ProviderError'
     this.code = code
     this.reason = reason
   }
 
-  /** Outages (network, timeout, 5xx, 429, server_error…) are provider_unavailable; the rest exchange_failed. */
-  static fromFailure (failure: Failure, step: string): ProviderError {
-    const unavailable = failure.kind === 'transient' && UNAVAILABLE_CODES.has(failure.code)
-    return new ProviderError(unavailable ? 'provider_unavailable' : 'exchange_failed', failure.code, step)
+  /**
+   * Outages (`outageCodes`: network, timeout, 5xx, 429, server_error…, and a wire's own such as
+   * Graph's) are provider_unavailable; the rest exchange_failed.
+   */
+  static fromFailure (failure: Failure, step: string, outageCodes: ReadonlySet<string> = OUTAGE_CODES): ProviderError {
+    const unavailable = failure.kind === 'transient' && outageCodes.has(failure.code)
+    return new ProviderError(unavailable ? PROVIDER_ERROR_CODES.providerUnavailable : PROVIDER_ERROR_CODES.exchangeFailed, failure.code, step)
   }
 }
 
-const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+/** The transient codes that mean the provider is down or busy, not that it refused us. */
+export const OUTAGE_CODES: ReadonlySet<string> = new Set([
   FAILURE_CODES.network, FAILURE_CODES.timeout, FAILURE_CODES.rateLimited, FAILURE_CODES.http5xx,
-  'server_error', 'temporarily_unavailable', 'graph_1', 'graph_2', 'graph_4', 'graph_17', 'graph_341'
+  ...TRANSIENT_OAUTH_ERRORS
 ])

@@ -1,13 +1,15 @@
 // The one interface every platform module implements, and the data each declares about itself.
-// Shared code iterates the registry; a platform's quirks live in its own module as data.
-import type { Account } from '../store/token-item.js'
+// Shared code iterates the registry (registry.ts, where the list of names comes from); a platform's
+// quirks live in its own module as data.
+import type { Account, TokenGrant } from '../tokens.js'
+import type { ProviderHttp } from './provider-http.js'
 
-export const PLATFORM_NAMES = ['instagram', 'tiktok', 'reddit'] as const
-export type PlatformName = typeof PLATFORM_NAMES[number]
+export type { TokenGrant } from '../tokens.js'
 
-export function isPlatformName (value: string): value is PlatformName {
-  return (PLATFORM_NAMES as readonly string[]).includes(value)
-}
+/** Units for the specs' windows and ages. */
+export const MINUTE_MS = 60_000
+export const HOUR_MS = 60 * MINUTE_MS
+export const DAY_MS = 24 * HOUR_MS
 
 /** Provider endpoints, each overridable as `<P>_<NAME>_URL` (sandboxes, tests). */
 export interface PlatformUrls {
@@ -16,13 +18,13 @@ export interface PlatformUrls {
   readonly refresh: string
   readonly userinfo: string
   readonly revoke?: string | undefined
-  /** Instagram only: the short-lived → long-lived exchange. */
+  /** Meta's platforms only (Instagram, Threads): the short-lived → long-lived exchange. */
   readonly exchange?: string | undefined
 }
 
 /** What a platform declares about itself; config.ts reads its variables from this. */
-export interface PlatformSpec {
-  readonly name: PlatformName
+export interface PlatformSpec<N extends string = string> {
+  readonly name: N
   /** Prefix of its variables: `REDDIT` → REDDIT_CLIENT_ID, REDDIT_TOKEN_URL, … */
   readonly envPrefix: string
   /** Name of the client id variable (TikTok calls it a client key). */
@@ -40,7 +42,7 @@ export interface PlatformSpec {
 
 /** A platform's settings once configuration is loaded. */
 export interface PlatformConfig {
-  readonly name: PlatformName
+  readonly name: string
   readonly configured: boolean
   readonly clientId: string
   readonly clientSecret: string
@@ -51,15 +53,6 @@ export interface PlatformConfig {
   readonly refreshWindowMs: number
   readonly refreshConcurrency: number
   readonly requestsPerMinute?: number | undefined
-}
-
-/** Tokens as a provider answers them, lifetimes already turned into instants. */
-export interface TokenGrant {
-  readonly accessToken: string
-  readonly refreshToken?: string | undefined
-  readonly expiresAtMs: number
-  readonly refreshExpiresAtMs?: number | undefined
-  readonly scopes?: readonly string[] | undefined
 }
 
 export interface ConnectedGrant extends TokenGrant {
@@ -87,7 +80,7 @@ export interface RefreshInput {
 
 /** What the connect flow asks of a platform; failures throw ProviderError (oauth-errors.ts). */
 export interface Platform {
-  readonly name: PlatformName
+  readonly name: string
   readonly spec: PlatformSpec
   readonly config: PlatformConfig
   /** PKCE S256 where the provider's documentation accepts it (TikTok). */
@@ -100,4 +93,10 @@ export interface Platform {
   refresh (input: RefreshInput): Promise<RefreshOutcome>
   /** Revokes at the provider; false where it has no endpoint or the call failed. */
   revoke (input: RefreshInput): Promise<boolean>
+}
+
+/** One platform module: its self-description, and the factory of its Platform once configured. */
+export interface PlatformModule<N extends string = string> {
+  readonly spec: PlatformSpec<N>
+  create (config: PlatformConfig, http: ProviderHttp): Platform
 }

@@ -1,25 +1,39 @@
 // Reddit: authorization code with duration=permanent, raw HTTP Basic client auth, a descriptive
 // User-Agent, errors that may arrive in HTTP-200 bodies, refresh tokens that may or may not rotate.
-// @see https://github.com/reddit-archive/reddit/wiki/OAuth2
+// @see https://github.com/reddit-archive/reddit/wiki/OAuth2 and https://support.reddithelp.com/hc/en-us/articles/16160319875092 (rate limits)
 import { Buffer } from 'node:buffer'
 import type { ClientAuth } from 'openid-client'
-import { idString, lookupAccount, optionalString } from './account-lookup.js'
-import { tokenGrant, revokeToken, type OAuthClientOptions } from './oauth-client.js'
-import { FAILURE_CODES, ProviderError } from './oauth-errors.js'
-import type { Platform, PlatformConfig, RefreshOutcome } from './platform.js'
-import type { ProviderHttp } from './provider-http.js'
-import type { PlatformModule } from './registry.js'
-import { redditSpec } from './specs.js'
-import { toRefreshOutcome } from './token-response.js'
-import { buildAuthorizationUrl } from './authorize-url.js'
+import { idString, optionalString } from './account-lookup.js'
+import { defineCodeGrantPlatform } from './define-platform.js'
+import { revokeToken } from './oauth-client.js'
+import { MINUTE_MS, type PlatformSpec } from './platform.js'
+
+export const redditSpec = {
+  name: 'reddit',
+  envPrefix: 'REDDIT',
+  clientIdVar: 'REDDIT_CLIENT_ID',
+  defaultUrls: {
+    authorize: 'https://www.reddit.com/api/v1/authorize',
+    token: 'https://www.reddit.com/api/v1/access_token',
+    refresh: 'https://www.reddit.com/api/v1/access_token',
+    revoke: 'https://www.reddit.com/api/v1/revoke_token',
+    userinfo: 'https://oauth.reddit.com/api/v1/me'
+  },
+  defaultScopes: ['identity'],
+  defaultRefreshWindowMs: 20 * MINUTE_MS,
+  defaultRefreshConcurrency: 4,
+  requestsPerMinute: 100
+} as const satisfies PlatformSpec
 
 /** Reddit's quirks, in its own wire names. */
 export const REDDIT_WIRE = {
-  /** Without it Reddit issues no refresh token (a one-hour connection). */
   clientIdParam: 'client_id',
+  /** Without it Reddit issues no refresh token (a one-hour connection). */
   authorizeParams: { duration: 'permanent' },
   scopeSeparator: ' ',
-  pkce: false
+  pkce: false,
+  /** Reddit announces its window's end in seconds in this header rather than in Retry-After. */
+  rateLimitResetHeader: 'x-ratelimit-reset'
 } as const
 
 /**
@@ -31,40 +45,20 @@ export function rawBasicAuth (clientId: string, clientSecret: string): ClientAut
   return (_as, _client, _body, headers) => { headers.set('authorization', value) }
 }
 
-export function createReddit (config: PlatformConfig, http: ProviderHttp): Platform {
-  const oauth: OAuthClientOptions = { config, http, clientAuth: rawBasicAuth(config.clientId, config.clientSecret) }
-  return {
-    name: 'reddit',
-    spec: redditSpec,
-    config,
-    usesPkce: REDDIT_WIRE.pkce,
-
-    authorizationUrl: (input) => buildAuthorizationUrl(config, REDDIT_WIRE, input),
-
-    async exchangeCode ({ code }) {
-      const answer = await tokenGrant(oauth, config.urls.token, 'authorization_code', { code, redirect_uri: config.redirectUri })
-      if (answer.kind !== 'refreshed') throw ProviderError.fromFailure(answer, 'code exchange')
-      // duration=permanent promises a refresh token; without one the connection would die within the hour.
-      if (answer.grant.refreshToken === undefined) throw new ProviderError('exchange_failed', FAILURE_CODES.missingRefreshToken, 'code exchange')
-      const account = await lookupAccount(http, config.urls.userinfo, answer.grant.accessToken, (body) => {
-        const id = idString(body.id)
-        return id === undefined ? undefined : { id, username: optionalString(body.name) }
-      })
-      return { ...answer.grant, account }
-    },
-
-    async refresh ({ refreshToken }): Promise<RefreshOutcome> {
-      if (refreshToken === undefined) return { kind: 'permanent', code: FAILURE_CODES.missingRefreshToken }
-      return toRefreshOutcome(await tokenGrant(oauth, config.urls.refresh, 'refresh_token', { refresh_token: refreshToken }))
-    },
-
-    async revoke ({ accessToken, refreshToken }) {
-      if (config.urls.revoke === undefined) return false
-      // Revoking the refresh token revokes the access tokens issued from it too.
-      const [token, hint] = refreshToken === undefined ? [accessToken, 'access_token'] : [refreshToken, 'refresh_token']
-      return await revokeToken(oauth, config.urls.revoke, token, { token_type_hint: hint })
+export const redditModule = defineCodeGrantPlatform({
+  spec: redditSpec,
+  wire: REDDIT_WIRE,
+  clientAuth: (config) => rawBasicAuth(config.clientId, config.clientSecret),
+  account: {
+    url: (config) => config.urls.userinfo,
+    pick (body) {
+      const id = idString(body.id)
+      return id === undefined ? undefined : { id, username: optionalString(body.name) }
     }
+  },
+  async revoke (oauth, url, { accessToken, refreshToken }) {
+    // Revoking the refresh token revokes the access tokens issued from it too.
+    const [token, hint] = refreshToken === undefined ? [accessToken, 'access_token'] : [refreshToken, 'refresh_token']
+    return await revokeToken(oauth, url, token, { token_type_hint: hint })
   }
-}
-
-export const redditModule: PlatformModule = { spec: redditSpec, create: createReddit }
+})

@@ -1,17 +1,21 @@
-// Every platform, in one list: adding one is a module and a line here.
+// Every platform, in one list: adding one is a module and a line here. The names, the specs, the
+// configuration variables (config.ts) and the status keys (routes/platforms.ts) all derive from it.
 import type { Config } from '../config.js'
 import { instagramModule } from './instagram.js'
-import type { Platform, PlatformConfig, PlatformName, PlatformSpec } from './platform.js'
+import type { Platform, PlatformSpec } from './platform.js'
 import type { ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
 import { tiktokModule } from './tiktok.js'
 
-export interface PlatformModule {
-  readonly spec: PlatformSpec
-  create (config: PlatformConfig, http: ProviderHttp): Platform
-}
+export const PLATFORM_MODULES = [instagramModule, tiktokModule, redditModule] as const
 
-export const PLATFORM_MODULES: readonly PlatformModule[] = [instagramModule, tiktokModule, redditModule]
+export type PlatformName = typeof PLATFORM_MODULES[number]['spec']['name']
+export const PLATFORM_NAMES: readonly PlatformName[] = PLATFORM_MODULES.map((m) => m.spec.name)
+export const PLATFORM_SPECS: readonly PlatformSpec<PlatformName>[] = PLATFORM_MODULES.map((m) => m.spec)
+
+export function isPlatformName (value: string): value is PlatformName {
+  return (PLATFORM_NAMES as readonly string[]).includes(value)
+}
 
 export function createPlatforms (config: Config, http: ProviderHttp): Readonly<Record<PlatformName, Platform>> {
   const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(config.platforms[m.spec.name], http)] as const)

@@ -2,15 +2,26 @@
 // credentials in the form body, refresh tokens that rotate (the old one stops working at once).
 // @see https://developers.tiktok.com/doc/oauth-user-access-token-management
 import type { ClientAuth } from 'openid-client'
-import { idString, lookupAccount, optionalString } from './account-lookup.js'
-import { revokeToken, tokenGrant, type OAuthClientOptions } from './oauth-client.js'
-import { FAILURE_CODES, ProviderError } from './oauth-errors.js'
-import type { Platform, PlatformConfig, RefreshOutcome } from './platform.js'
-import type { ProviderHttp } from './provider-http.js'
-import type { PlatformModule } from './registry.js'
-import { tiktokSpec } from './specs.js'
-import { toRefreshOutcome } from './token-response.js'
-import { buildAuthorizationUrl } from './authorize-url.js'
+import { idString, optionalString } from './account-lookup.js'
+import { defineCodeGrantPlatform } from './define-platform.js'
+import { revokeToken } from './oauth-client.js'
+import { HOUR_MS, type PlatformSpec } from './platform.js'
+
+export const tiktokSpec = {
+  name: 'tiktok',
+  envPrefix: 'TIKTOK',
+  clientIdVar: 'TIKTOK_CLIENT_KEY',
+  defaultUrls: {
+    authorize: 'https://www.tiktok.com/v2/auth/authorize/',
+    token: 'https://open.tiktokapis.com/v2/oauth/token/',
+    refresh: 'https://open.tiktokapis.com/v2/oauth/token/',
+    revoke: 'https://open.tiktokapis.com/v2/oauth/revoke/',
+    userinfo: 'https://open.tiktokapis.com/v2/user/info/'
+  },
+  defaultScopes: ['user.info.basic'],
+  defaultRefreshWindowMs: 12 * HOUR_MS,
+  defaultRefreshConcurrency: 4
+} as const satisfies PlatformSpec
 
 /** TikTok's quirks, in its own wire names. */
 export const TIKTOK_WIRE = {
@@ -29,47 +40,26 @@ export function tiktokBodyAuth (clientKey: string, clientSecret: string): Client
   }
 }
 
-export function createTiktok (config: PlatformConfig, http: ProviderHttp): Platform {
-  const oauth: OAuthClientOptions = { config, http, clientAuth: tiktokBodyAuth(config.clientId, config.clientSecret) }
-  return {
-    name: 'tiktok',
-    spec: tiktokSpec,
-    config,
-    usesPkce: TIKTOK_WIRE.pkce,
-
-    authorizationUrl: (input) => buildAuthorizationUrl(config, TIKTOK_WIRE, input),
-
-    async exchangeCode ({ code, codeVerifier }) {
-      const parameters: Record<string, string> = { code, redirect_uri: config.redirectUri }
-      if (codeVerifier !== undefined) parameters.code_verifier = codeVerifier
-      const answer = await tokenGrant(oauth, config.urls.token, 'authorization_code', parameters)
-      if (answer.kind !== 'refreshed') throw ProviderError.fromFailure(answer, 'code exchange')
-      if (answer.grant.refreshToken === undefined) throw new ProviderError('exchange_failed', FAILURE_CODES.missingRefreshToken, 'code exchange')
-      const openId = idString(answer.body.open_id)
+export const tiktokModule = defineCodeGrantPlatform({
+  spec: tiktokSpec,
+  wire: TIKTOK_WIRE,
+  clientAuth: (config) => tiktokBodyAuth(config.clientId, config.clientSecret),
+  account: {
+    url (config) {
       const url = new URL(config.urls.userinfo)
       url.searchParams.set('fields', TIKTOK_WIRE.userFields)
-      const account = await lookupAccount(http, url.href, answer.grant.accessToken, (body) => {
-        const user = (body.data as { user?: Record<string, unknown> } | undefined)?.user
-        const error = body.error as { code?: unknown } | undefined
-        if (user === undefined || (error !== undefined && error.code !== 'ok')) return undefined
-        const id = idString(user.open_id) ?? openId
-        // The user answered must be the one the token was issued for (open_id from the token answer).
-        if (id === undefined || (openId !== undefined && id !== openId)) return undefined
-        return { id, username: optionalString(user.username) ?? optionalString(user.display_name) }
-      })
-      return { ...answer.grant, account }
+      return url.href
     },
-
-    async refresh ({ refreshToken }): Promise<RefreshOutcome> {
-      if (refreshToken === undefined) return { kind: 'permanent', code: FAILURE_CODES.missingRefreshToken }
-      return toRefreshOutcome(await tokenGrant(oauth, config.urls.refresh, 'refresh_token', { refresh_token: refreshToken }))
-    },
-
-    async revoke ({ accessToken }) {
-      if (config.urls.revoke === undefined) return false
-      return await revokeToken(oauth, config.urls.revoke, accessToken)
+    pick (body, tokenBody) {
+      const openId = idString(tokenBody.open_id)
+      const user = (body.data as { user?: Record<string, unknown> } | undefined)?.user
+      const error = body.error as { code?: unknown } | undefined
+      if (user === undefined || (error !== undefined && error.code !== 'ok')) return undefined
+      const id = idString(user.open_id) ?? openId
+      // The user answered must be the one the token was issued for (open_id from the token answer).
+      if (id === undefined || (openId !== undefined && id !== openId)) return undefined
+      return { id, username: optionalString(user.username) ?? optionalString(user.display_name) }
     }
-  }
-}
-
-export const tiktokModule: PlatformModule = { spec: tiktokSpec, create: createTiktok }
+  },
+  revoke: async (oauth, url, { accessToken }) => await revokeToken(oauth, url, accessToken)
+})

@@ -49,7 +49,7 @@ export function grantFromBody (body: Record<string, unknown>, nowMs: number): { 
  * A standard OAuth token answer → tokens or a failure. The body decides before the status: Reddit
  * answers some errors with HTTP 200, and an `invalid_grant` is permanent whatever the status.
  */
-export function interpretTokenAnswer (answer: ProviderAnswer, nowMs: number): TokenAnswer {
+export function interpretTokenAnswer (answer: ProviderAnswer, nowMs: number, resetHeader?: string): TokenAnswer {
   const body = jsonObject(answer)
   if (body !== undefined && typeof body.error === 'string') {
     const failure = oauthErrorFailure(body.error)
@@ -57,10 +57,10 @@ export function interpretTokenAnswer (answer: ProviderAnswer, nowMs: number): To
     // A documented retryable code names the failure best; Retry-After still counts.
     const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs)
     if (isDocumentedTransient(body.error)) return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
-    if (answer.status === 429 || answer.status >= 500) return statusFailure(answer, nowMs)
+    if (answer.status === 429 || answer.status >= 500) return statusFailure(answer, nowMs, resetHeader)
     return failure
   }
-  if (answer.status < 200 || answer.status > 299) return statusFailure(answer, nowMs)
+  if (answer.status < 200 || answer.status > 299) return statusFailure(answer, nowMs, resetHeader)
   if (body === undefined) return { kind: 'transient', code: FAILURE_CODES.malformed }
   const parsed = grantFromBody(body, nowMs)
   if (parsed === undefined) return { kind: 'transient', code: FAILURE_CODES.malformed }

@@ -2,9 +2,9 @@
 // (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import type { Platform, PlatformName } from '../platforms/platform.js'
+import type { Platform } from '../platforms/platform.js'
 import { createProviderHttp } from '../platforms/provider-http.js'
-import { createPlatforms } from '../platforms/registry.js'
+import { createPlatforms, type PlatformName } from '../platforms/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

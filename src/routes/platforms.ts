@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
-import { PLATFORM_NAMES, type PlatformName } from '../platforms/platform.js'
+import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
 import { platformOr404 } from './auth.js'
 

@@ -1,6 +1,9 @@
 // How a connection is laid out in the table, and the mapping between items and records.
 // Token values exist in items only as ciphertext bound to (userId, platform, field).
+import type { Account, TokenSecrets } from '../tokens.js'
 import type { Cipher } from './crypto.js'
+
+export type { Account, TokenSecrets } from '../tokens.js'
 
 export const TOKEN_STATUS = {
   connected: 'connected',
@@ -11,11 +14,6 @@ export type TokenStatus = typeof TOKEN_STATUS[keyof typeof TOKEN_STATUS]
 export interface TokenKey {
   readonly userId: string
   readonly platform: string
-}
-
-export interface Account {
-  readonly id: string
-  readonly username?: string | undefined
 }
 
 /** A stored connection without its secrets: safe to log, to list, to decide on. */
@@ -40,11 +38,6 @@ export interface TokenRecord extends TokenKey {
   readonly ttlSec?: number | undefined
   /** Ciphertexts, opened only by TokenStore.openSecrets. */
   readonly sealed: { readonly accessToken: string, readonly refreshToken?: string | undefined }
-}
-
-export interface TokenSecrets {
-  readonly accessToken: string
-  readonly refreshToken?: string | undefined
 }
 
 /** Attribute names, in one place. Time attributes carry their unit, except the contract's expiresAt (ms). */

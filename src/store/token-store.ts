@@ -2,6 +2,7 @@
 // per-token claims so that two writers never lose a rotated refresh token (RFC 9700 §4.14.2).
 // No Fastify here: routes, the refresh run, the CLI and benchmarks all use this factory.
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { TokenGrant } from '../tokens.js'
 import type { Cipher } from './crypto.js'
 import { conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
 import {
@@ -20,15 +21,6 @@ export interface NewConnection extends TokenKey {
   readonly refreshToken?: string | undefined
   readonly expiresAtMs: number
   readonly refreshExpiresAtMs?: number | undefined
-}
-
-export interface RefreshedTokens {
-  readonly accessToken: string
-  /** A rotated refresh token; undefined keeps the stored one (never overwritten with empty). */
-  readonly refreshToken?: string | undefined
-  readonly expiresAtMs: number
-  readonly refreshExpiresAtMs?: number | undefined
-  readonly scopes?: readonly string[] | undefined
 }
 
 export type ClaimResult =
@@ -210,7 +202,7 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     },
 
     /** Writes a provider's fresh tokens; the rotated refresh token lands in the same write. */
-    async completeRefresh (record: TokenRecord, claimId: string, tokens: RefreshedTokens): Promise<WriteResult> {
+    async completeRefresh (record: TokenRecord, claimId: string, tokens: TokenGrant): Promise<WriteResult> {
       const nowMs = now()
       const set: Record<string, unknown> = {
         ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),

@@ -1,9 +1,9 @@
 // Builds one platform module against a fake provider, the way the app does (config from env(),
 // ProviderHttp with a timeout), with a fixed clock so expiries can be asserted exactly.
 import { loadConfig } from '../../src/config.js'
-import type { Platform, PlatformName } from '../../src/platforms/platform.js'
+import type { Platform } from '../../src/platforms/platform.js'
 import { createProviderHttp } from '../../src/platforms/provider-http.js'
-import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
+import { PLATFORM_MODULES, type PlatformName } from '../../src/platforms/registry.js'
 import { testEnv } from '../helper.js'
 import type { Env } from './oauth-fake.js'
 

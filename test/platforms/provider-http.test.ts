@@ -4,6 +4,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { oauthErrorFailure, statusFailure, thrownFailure } from '../../src/platforms/oauth-errors.js'
+import { REDDIT_WIRE } from '../../src/platforms/reddit.js'
 import { createProviderHttp, DEFAULT_USER_AGENT, parseRetryAfterMs, providerRequest, ProviderTransportError, type ProviderAnswer } from '../../src/platforms/provider-http.js'
 import { grantFromBody, interpretTokenAnswer, positiveSeconds, splitScopes } from '../../src/platforms/token-response.js'
 
@@ -22,7 +23,7 @@ t.test('Retry-After: delta-seconds, HTTP-date, past date, garbage', async (t) =>
 
 t.test('status failures: 429, 5xx with Retry-After, Reddit\'s X-Ratelimit-Reset, other statuses', async (t) => {
   t.same(statusFailure(answer(429, null, { 'retry-after': '9' }), NOW), { kind: 'transient', code: 'rate_limited', retryAfterMs: 9_000 })
-  t.same(statusFailure(answer(429, null, { 'x-ratelimit-reset': '42' }), NOW), { kind: 'transient', code: 'rate_limited', retryAfterMs: 42_000 })
+  t.same(statusFailure(answer(429, null, { 'x-ratelimit-reset': '42' }), NOW, REDDIT_WIRE.rateLimitResetHeader), { kind: 'transient', code: 'rate_limited', retryAfterMs: 42_000 })
   t.same(statusFailure(answer(503, null, { 'retry-after': '3' }), NOW), { kind: 'transient', code: 'http_5xx', retryAfterMs: 3_000 })
   t.same(statusFailure(answer(403, null), NOW), { kind: 'transient', code: 'http_4xx' })
   t.same(statusFailure(answer(302, null), NOW), { kind: 'transient', code: 'http_3xx' })

@@ -1,9 +1,7 @@
 // The registry holds one module per declared platform, each built from its own configuration.
 import t from 'tap'
-import { PLATFORM_NAMES } from '../../src/platforms/platform.js'
 import { createProviderHttp } from '../../src/platforms/provider-http.js'
-import { createPlatforms, PLATFORM_MODULES } from '../../src/platforms/registry.js'
-import { PLATFORM_SPECS } from '../../src/platforms/specs.js'
+import { createPlatforms, PLATFORM_MODULES, PLATFORM_NAMES, PLATFORM_SPECS } from '../../src/platforms/registry.js'
 import { testConfig } from '../helper.js'
 
 t.test('one module per spec, in the registry', async (t) => {

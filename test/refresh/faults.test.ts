@@ -2,7 +2,7 @@
 // error, invalid_grant, or a negative expires_in: the outcome is classified as the contract says, and
 // once the fault clears every token that was alive is refreshed and alive again.
 import t, { type Test } from 'tap'
-import type { PlatformName } from '../../src/platforms/platform.js'
+import type { PlatformName } from '../../src/platforms/registry.js'
 import { startRun } from '../../src/refresh/run.js'
 import type { RunSummary } from '../../src/refresh/summary.js'
 import type { TokenStore } from '../../src/store/token-store.js'

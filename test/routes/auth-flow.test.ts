@@ -2,7 +2,7 @@
 // start → the provider's authorize step (a real HTTP request to the fake) → callback → status → disconnect.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import type { PlatformName } from '../../src/platforms/platform.js'
+import type { PlatformName } from '../../src/platforms/registry.js'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { InstagramFake } from '../fakes/instagram.js'

@@ -4,7 +4,7 @@ import { acquireLockParams, forceReleaseLockParams, LOCK_KEY, releaseLockParams 
 import { createLock, lockLeaseMs } from '../../src/store/lock.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
-import { PLATFORM_NAMES } from '../../src/platforms/platform.js'
+import { PLATFORM_NAMES } from '../../src/platforms/registry.js'
 import { createTestTable, testConfig } from '../helper.js'
 
 t.test('lock parameters, as data', async (t) => {
