@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Config } from '../config.js'
 import { PLATFORM_NAMES } from '../platforms/registry.js'
+import { decodeRunSummary } from '../refresh/summary.js'
 import { createCipher } from '../store/crypto.js'
 import { createLock, lockLeaseMs } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'
@@ -32,14 +33,14 @@ export async function lockStatus (ctx: OpsContext): Promise<number> {
   if (state.runId === null) ctx.out('lock: free')
   else if (state.held) ctx.out(`lock: held by run ${state.runId} since ${iso(state.acquiredAtMs)}, lease ends ${iso(state.expiresAtMs)} (in ${Math.ceil(((state.expiresAtMs ?? nowMs) - nowMs) / 1000)} s)`)
   else ctx.out(`lock: lease of run ${state.runId} ended ${iso(state.expiresAtMs)} (free to take; \`lock release --force\` clears it)`)
-  const last = state.lastRun
+  const last = decodeRunSummary(state.lastRun)
   if (last === null) {
     ctx.out('last run: none recorded')
   } else {
-    ctx.out(`last run: ${String(last.runId)} finished ${iso(last.finishedAtMs as number)} in ${String(last.durationMs)} ms${last.partial === true ? ' (partial)' : ''}${typeof last.error === 'string' ? ` error=${last.error}` : ''}`)
-    ctx.out(`  refreshed=${String(last.refreshed)} failed=${String(last.failed)} needsReauth=${String(last.needsReauth)} deferred=${String(last.deferred)}`)
-    for (const r of (last.results ?? []) as Array<Record<string, unknown>>) {
-      ctx.out(`  ${String(r.platform)}: ${r.configured === true ? `due=${String(r.due)} refreshed=${String(r.refreshed)} failed=${String(r.failed)} needsReauth=${String(r.needsReauth)} deferred=${String(r.deferred)}` : 'not configured'}`)
+    ctx.out(`last run: ${last.runId} finished ${iso(last.finishedAtMs)} in ${last.durationMs} ms${last.partial ? ' (partial)' : ''}${last.error === undefined ? '' : ` error=${last.error}`}`)
+    ctx.out(`  refreshed=${last.refreshed} failed=${last.failed} needsReauth=${last.needsReauth} deferred=${last.deferred}`)
+    for (const r of last.results) {
+      ctx.out(`  ${r.platform}: ${r.configured ? `due=${r.due} refreshed=${r.refreshed} failed=${r.failed} needsReauth=${r.needsReauth} deferred=${r.deferred}` : 'not configured'}`)
     }
   }
   return EXIT.ok

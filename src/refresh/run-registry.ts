@@ -8,7 +8,7 @@ import type { TokenStore } from '../store/token-store.js'
 import { createRateLimiter, type RateLimiter } from './limiter.js'
 import type { RefreshLogger } from './refresh-one.js'
 import { startRun, type RunHandle } from './run.js'
-import { logRunSummary, type RunSummary } from './summary.js'
+import { encodeRunSummary, logRunSummary, type RunSummary } from './summary.js'
 
 export interface RunRegistryOptions {
   readonly lock: RunLock
@@ -49,7 +49,7 @@ export function createRunRegistry (opts: RunRegistryOptions) {
   }
 
   async function releaseWithSummary (runId: string, summary: RunSummary): Promise<void> {
-    const record = { ...summary } as unknown as Record<string, unknown> & { finishedAtMs: number }
+    const record = encodeRunSummary(summary)
     for (let attempt = 1; ; attempt++) {
       try {
         const released = await opts.lock.release(runId, record)

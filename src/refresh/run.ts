@@ -9,7 +9,7 @@ import { tokenKeyId, type DueKey, type TokenStore } from '../store/token-store.j
 import type { DueRules } from './due.js'
 import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
-import { countOutcome, emptyTally, totals, type PlatformTally, type RunSummary } from './summary.js'
+import { countOutcome, emptyTally, RUN_ERRORS, totals, type PlatformTally, type RunError, type RunSummary } from './summary.js'
 
 export interface RunOptions {
   readonly runId: string
@@ -44,12 +44,12 @@ export function startRun (opts: RunOptions): RunHandle {
   const tallies = opts.platforms.map((p) => emptyTally(p.name, p.config.configured))
   const errorCodes: Record<string, number> = {}
   let partial = false
-  let stopReason: string | undefined
+  let stopReason: RunError | undefined
   let claimSeq = 0
 
   const shouldStop = (): boolean => {
     if (stopReason !== undefined) return true
-    if (opts.signal?.aborted === true) stopReason = 'shutdown'
+    if (opts.signal?.aborted === true) stopReason = RUN_ERRORS.shutdown
     else if (performance.now() >= deadline) partial = true
     return stopReason !== undefined || partial
   }
@@ -103,7 +103,7 @@ export function startRun (opts: RunOptions): RunHandle {
           throw err
         }
         tally.failed += 1
-        errorCodes.internal_error = (errorCodes.internal_error ?? 0) + 1
+        errorCodes[RUN_ERRORS.internal] = (errorCodes[RUN_ERRORS.internal] ?? 0) + 1
         opts.log.error({ platform: key.platform, userId: key.userId, errorName: err instanceof Error ? err.name : typeof err }, 'token refresh crashed')
       } finally {
         inFlight.delete(key.userId)
@@ -132,7 +132,7 @@ export function startRun (opts: RunOptions): RunHandle {
     const outcomes = await Promise.allSettled(opts.platforms.map((p, i) => runPlatform(p, tallies[i] ?? emptyTally(p.name, false))))
     for (const o of outcomes) {
       if (o.status === 'rejected' && !(o.reason instanceof StoreUnavailableError)) {
-        stopReason ??= 'internal_error'
+        stopReason ??= RUN_ERRORS.internal
         opts.log.error({ errorName: o.reason instanceof Error ? o.reason.name : typeof o.reason }, 'refresh run failed')
       }
     }

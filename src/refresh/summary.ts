@@ -1,42 +1,91 @@
-// A run's counts: the live tally, the summary written to the lock item and answered by the routes,
-// and the run's one log line, which is also a CloudWatch Embedded Metric Format document.
+// A run's counts: the live tally, the summary written to the lock item and answered by the routes
+// (its schema and codec), and the run's one log line, which is also a CloudWatch Embedded Metric Format document.
 // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 import type { RefreshLogger, TokenOutcome } from './refresh-one.js'
 
 export const METRICS_NAMESPACE = 'OAuthRefresher'
 export const SERVICE_NAME = 'oauth-refresher'
 
-export interface PlatformTally {
-  platform: string
-  configured: boolean
+// Defaults fill what an older (or hand-written, ops) summary lacks: a count it has no member for is 0.
+const Count = Type.Integer({ minimum: 0, default: 0 })
+
+/** Why a run stopped early, when it did. */
+export const RUN_ERRORS = {
+  storeUnavailable: 'store_unavailable',
+  shutdown: 'shutdown',
+  internal: 'internal_error'
+} as const
+export type RunError = typeof RUN_ERRORS[keyof typeof RUN_ERRORS]
+
+/** One platform's counts in a run. */
+export const PlatformTallySchema = Type.Object({
+  platform: Type.String(),
+  configured: Type.Boolean({ default: false }),
   /** Keys the run read from the index for this platform. */
-  due: number
-  refreshed: number
-  failed: number
-  needsReauth: number
+  due: Count,
+  refreshed: Count,
+  failed: Count,
+  needsReauth: Count,
   /** Due, but left for a later run: budget, backoff, rate cap, too young to refresh. */
-  deferred: number
+  deferred: Count,
   /** Read from the index but needing nothing: another writer made it fresh, holds it, or won a race. */
-  skippedTokens: number
+  skippedTokens: Count
+})
+export type PlatformTally = Static<typeof PlatformTallySchema>
+
+/** The run totals, the same names per platform and for the whole run. */
+export const RunCountsSchema = {
+  refreshed: Count,
+  failed: Count,
+  needsReauth: Count,
+  deferred: Count,
+  /** Tokens read from the index that needed nothing (fresh, held by another writer, lost race). */
+  skippedTokens: Count
 }
 
-export interface RunSummary {
-  readonly runId: string
-  readonly done: boolean
-  readonly partial: boolean
-  readonly startedAtMs: number
-  readonly finishedAtMs: number
-  readonly durationMs: number
-  readonly refreshed: number
-  readonly failed: number
-  readonly needsReauth: number
-  readonly deferred: number
-  readonly skippedTokens: number
-  readonly results: readonly PlatformTally[]
+/**
+ * A run's summary: the live tally, what the runner writes to the lock item, what the cron route and
+ * `/last` answer from, what the ops CLI prints. One schema, one type, one codec (decodeRunSummary).
+ */
+export const RunSummarySchema = Type.Object({
+  runId: Type.String(),
+  done: Type.Boolean({ default: true }),
+  partial: Type.Boolean({ default: false }),
+  startedAtMs: Count,
+  finishedAtMs: Count,
+  durationMs: Count,
+  ...RunCountsSchema,
+  results: Type.Array(PlatformTallySchema, { default: [] }),
   /** Our error codes seen in the run, with how often (never a provider body). */
-  readonly errorCodes: Readonly<Record<string, number>>
-  /** Why the run stopped early, when it did: `store_unavailable`, `shutdown`, `internal_error`. */
-  readonly error?: string | undefined
+  errorCodes: Type.Record(Type.String(), Count, { default: {} }),
+  /** Why the run stopped early, when it did. */
+  error: Type.Optional(Type.Union(Object.values(RUN_ERRORS).map((code) => Type.Literal(code))))
+})
+export type RunSummary = Static<typeof RunSummarySchema>
+
+/** A platform's counts as the routes answer them (the tokens that needed nothing are in the totals). */
+export const PlatformResultSchema = Type.Omit(PlatformTallySchema, ['skippedTokens'])
+export type PlatformResult = Static<typeof PlatformResultSchema>
+
+export function publicResults (results: readonly PlatformTally[]): PlatformResult[] {
+  return results.map(({ skippedTokens: _, ...r }) => r)
+}
+
+/** The summary as the lock item stores it: a plain map (the lock never reads more than finishedAtMs). */
+export function encodeRunSummary (summary: RunSummary): Record<string, unknown> & { finishedAtMs: number } {
+  return { ...summary }
+}
+
+/**
+ * A stored summary back, or null when the item holds none or something else. Members added since a
+ * summary was written take their defaults (an older item has no `skippedTokens`).
+ */
+export function decodeRunSummary (stored: unknown): RunSummary | null {
+  if (typeof stored !== 'object' || stored === null) return null
+  const value = Value.Default(RunSummarySchema, structuredClone(stored))
+  return Value.Check(RunSummarySchema, value) ? value : null
 }
 
 export function emptyTally (platform: string, configured: boolean): PlatformTally {

@@ -6,33 +6,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import cronGuard from '../plugins/cron-guard.js'
-import type { RunSummary } from '../refresh/summary.js'
+import { decodeRunSummary, PlatformResultSchema, RUN_ERRORS, RunCountsSchema, publicResults, type RunSummary } from '../refresh/summary.js'
 
 const Count = Type.Integer({ minimum: 0 })
-const PlatformResult = Type.Object({
-  platform: Type.String(),
-  configured: Type.Boolean(),
-  due: Count,
-  refreshed: Count,
-  failed: Count,
-  needsReauth: Count,
-  deferred: Count
-})
-const Counts = {
-  refreshed: Count,
-  failed: Count,
-  needsReauth: Count,
-  deferred: Count,
-  /** Tokens read from the index that needed nothing (fresh, held by another writer, lost race). */
-  skippedTokens: Count
-}
 const RunResponse = Type.Object({
   ok: Type.Boolean(),
   runId: Type.String(),
   done: Type.Boolean(),
   skipped: Type.Literal(false),
-  ...Counts,
-  results: Type.Array(PlatformResult),
+  ...RunCountsSchema,
+  results: Type.Array(PlatformResultSchema),
   durationMs: Count,
   partial: Type.Optional(Type.Boolean()),
   error: Type.Optional(Type.String())
@@ -52,8 +35,8 @@ const LastRun = Type.Object({
   finishedAt: Type.String({ format: 'date-time' }),
   durationMs: Count,
   partial: Type.Boolean(),
-  ...Counts,
-  results: Type.Array(PlatformResult),
+  ...RunCountsSchema,
+  results: Type.Array(PlatformResultSchema),
   errorCodes: Type.Record(Type.String(), Count),
   error: Type.Optional(Type.String())
 })
@@ -84,16 +67,15 @@ function runBody (summary: RunSummary): Static<typeof RunResponse> {
     needsReauth: summary.needsReauth,
     deferred: summary.deferred,
     skippedTokens: summary.skippedTokens,
-    results: summary.results.map(({ skippedTokens: _, ...r }) => r),
+    results: publicResults(summary.results),
     durationMs: summary.durationMs,
     ...(summary.partial ? { partial: true } : {}),
     ...(summary.error === undefined ? {} : { error: summary.error })
   }
 }
 
-function lastRunBody (stored: Record<string, unknown> | null): Static<typeof LastRun> | null {
-  if (stored === null || typeof stored.runId !== 'string') return null
-  const s = stored as unknown as RunSummary
+function lastRunBody (s: RunSummary | null): Static<typeof LastRun> | null {
+  if (s === null) return null
   return {
     runId: s.runId,
     startedAt: new Date(s.startedAtMs).toISOString(),
@@ -104,9 +86,9 @@ function lastRunBody (stored: Record<string, unknown> | null): Static<typeof Las
     failed: s.failed,
     needsReauth: s.needsReauth,
     deferred: s.deferred,
-    skippedTokens: s.skippedTokens ?? 0,
-    results: (s.results ?? []).map(({ skippedTokens: _, ...r }) => r),
-    errorCodes: s.errorCodes ?? {},
+    skippedTokens: s.skippedTokens,
+    results: publicResults(s.results),
+    errorCodes: s.errorCodes,
     ...(s.error === undefined ? {} : { error: s.error })
   }
 }
@@ -145,7 +127,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     if (summary === undefined) return runBody(started.handle.progress())
     // A store that stopped answering before anything could be reported is the contract's 503.
-    if (summary.error === ERROR_CODES.storeUnavailable && summary.refreshed + summary.needsReauth === 0) {
+    if (summary.error === RUN_ERRORS.storeUnavailable && summary.refreshed + summary.needsReauth === 0) {
       throw new HttpError(503, ERROR_CODES.storeUnavailable)
     }
     return runBody(summary)
@@ -158,7 +140,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return {
       ok: true as const,
       lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? iso(state.acquiredAtMs) : null, expiresAt: state.held ? iso(state.expiresAtMs) : null },
-      lastRun: lastRunBody(state.lastRun)
+      lastRun: lastRunBody(decodeRunSummary(state.lastRun))
     }
   })
 }
