@@ -6,8 +6,9 @@ import { ERROR_CODES, ErrorResponse, HttpError } from './errors.js'
 import cookie from '@fastify/cookie'
 import configPlugin from './plugins/config.js'
 import identityPlugin from './plugins/identity.js'
-import lockPlugin from './plugins/lock.js'
 import platformsPlugin from './plugins/platforms.js'
+import refreshRunnerPlugin from './plugins/refresh-runner.js'
+import runLockPlugin from './plugins/run-lock.js'
 import storePlugin from './plugins/store.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
@@ -30,8 +31,9 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
   await instance.register(platformsPlugin)
-  // The cron run lock and this process's refresh runs (stopped cleanly on close).
-  await instance.register(lockPlugin)
+  // The cron run lock, and this process's refresh runs (stopped cleanly on close).
+  await instance.register(runLockPlugin)
+  await instance.register(refreshRunnerPlugin)
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.
   await instance.register(cookie, { secret: opts.config.cookieSecret, hook: 'onRequest' })
   await instance.register(identityPlugin, { fetch: opts.fetch })

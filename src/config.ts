@@ -114,11 +114,27 @@ export interface Config {
     readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
     readonly needsReauthRetentionDays: number
+    /** Derived, here once: interval + run budget, the time a token waits between two runs at worst (due.ts). */
+    readonly lapseMarginMs: number
+    /** Derived: how long a per-token claim lasts (claimLeaseMs()). */
+    readonly claimLeaseMs: number
+    /** Derived: how long the cron lock's lease lasts (lockLeaseMs()). */
+    readonly lockLeaseMs: number
   }
   readonly reauthWebhook: { readonly url?: string | undefined, readonly secret?: string | undefined }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
   /** Start-up warnings (lapse-prone windows, weak secrets): logged by the server, never values. */
   readonly warnings: readonly string[]
+}
+
+/** A claim outlasts the provider call (its timeout) three times over, so a slow answer is still ours. */
+export function claimLeaseMs (providerTimeoutMs: number): number {
+  return 3 * providerTimeoutMs
+}
+
+/** The lock's lease: the run budget, plus the time its last provider calls and writes may take, plus a margin. */
+export function lockLeaseMs (runBudgetMs: number, providerTimeoutMs: number): number {
+  return runBudgetMs + 3 * providerTimeoutMs + 30_000
 }
 
 export class ConfigError extends Error {
@@ -181,10 +197,11 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const warnings: string[] = []
   const runBudgetMs = num('REFRESH_RUN_BUDGET_MS')
   const intervalMs = num('REFRESH_INTERVAL_MS')
+  const lapseMarginMs = intervalMs + runBudgetMs
   const platforms = Object.fromEntries(PLATFORM_SPECS.map((spec) => {
-    const platform = platformConfig(spec, str, num, intervalMs + runBudgetMs, problems)
+    const platform = platformConfig(spec, str, num, lapseMarginMs, problems)
     if (platform.refreshWindowMs > num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)) {
-      warnings.push(`${spec.name}: refresh window ${num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)} ms is shorter than REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS (${intervalMs + runBudgetMs} ms); tokens could lapse between two runs, so the window is raised to ${platform.refreshWindowMs} ms`)
+      warnings.push(`${spec.name}: refresh window ${num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)} ms is shorter than REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS (${lapseMarginMs} ms); tokens could lapse between two runs, so the window is raised to ${platform.refreshWindowMs} ms`)
     }
     return [spec.name, platform]
   })) as Record<PlatformName, PlatformConfig>
@@ -222,7 +239,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
       providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
-      needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS')
+      needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS'),
+      lapseMarginMs,
+      claimLeaseMs: claimLeaseMs(num('PROVIDER_TIMEOUT_MS')),
+      lockLeaseMs: lockLeaseMs(runBudgetMs, num('PROVIDER_TIMEOUT_MS'))
     },
     reauthWebhook: { url: str('REAUTH_WEBHOOK_URL'), secret: str('REAUTH_WEBHOOK_SECRET') },
     platforms,

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   notFound: 'not_found',
   internal: 'internal_error',
   storeUnavailable: 'store_unavailable',
+  /** A cron call reaching an instance that is shutting down: no new run starts there. */
+  shuttingDown: 'shutting_down',
   unauthorized: 'unauthorized',
   unauthenticated: 'unauthenticated'
 } as const

@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import { PLATFORM_NAMES } from '../platforms/registry.js'
 import { decodeRunSummary } from '../refresh/summary.js'
 import { createCipher } from '../store/crypto.js'
-import { createLock, lockLeaseMs } from '../store/lock.js'
+import { createLock } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'
 import { createTokenStore } from '../store/token-store.js'
 
@@ -23,7 +23,7 @@ export const EXIT = { ok: 0, refused: 1, usage: 2, storeUnavailable: 3 } as cons
 const iso = (ms: number | null | undefined): string => ms === null || ms === undefined ? '-' : new Date(ms).toISOString()
 
 function lockOf (ctx: OpsContext) {
-  return createLock({ doc: ctx.doc, table: ctx.config.tokensTable, leaseMs: lockLeaseMs(ctx.config.run.runBudgetMs, ctx.config.run.providerTimeoutMs), now: ctx.now })
+  return createLock({ doc: ctx.doc, table: ctx.config.tokensTable, leaseMs: ctx.config.run.lockLeaseMs, now: ctx.now })
 }
 
 export async function lockStatus (ctx: OpsContext): Promise<number> {

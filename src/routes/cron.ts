@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import cronGuard from '../plugins/cron-guard.js'
+import { NOT_STARTED } from '../refresh/refresh-runner.js'
 import { decodeRunSummary, PlatformResultSchema, RUN_ERRORS, RunCountsSchema, publicResults, type RunSummary } from '../refresh/summary.js'
 
 const Count = Type.Integer({ minimum: 0 })
@@ -23,7 +24,7 @@ const RunResponse = Type.Object({
 const SkippedResponse = Type.Object({
   ok: Type.Literal(true),
   skipped: Type.Literal(true),
-  reason: Type.Literal('locked'),
+  reason: Type.Literal(NOT_STARTED.locked),
   /** This call's id (it started no run); the run holding the lock is `lockedBy`. */
   runId: Type.String(),
   lockedBy: Type.Union([Type.String(), Type.Null()]),
@@ -108,8 +109,10 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const runId = randomUUID()
     const started = await app.refreshRuns.start(runId, AbortSignal.timeout(Math.max(responseBudgetMs - 250, 2_000)))
     if (!started.started) {
+      // Shutting down: this instance takes no new run; a scheduler's retry reaches another one.
+      if (started.reason === NOT_STARTED.shuttingDown) throw new HttpError(503, ERROR_CODES.shuttingDown)
       request.log.info({ runId, lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
-      return { ok: true as const, skipped: true as const, reason: 'locked' as const, runId, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
+      return { ok: true as const, skipped: true as const, reason: NOT_STARTED.locked, runId, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
     }
     request.log.info({ runId }, 'cron call started a refresh run')
     let summary: RunSummary | undefined

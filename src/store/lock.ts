@@ -1,5 +1,5 @@
 // The cron run lock: one item, taken with a conditional UpdateItem, owned by a run id, released only
-// by its owner, with a lease longer than the run budget. It saves duplicate work; the per-token claims
+// by its owner, with a lease longer than the run budget (Config's lockLeaseMs). It saves duplicate work; the per-token claims
 // (token-store.ts) are what keep a rotating refresh token safe.
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { conditionFailedItem, isConditionalCheckFailed, storeCall } from './errors.js'
@@ -107,9 +107,4 @@ export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions
       }
     }
   }
-}
-
-/** The lease: the run budget, plus the time its last provider calls and writes may take, plus a margin. */
-export function lockLeaseMs (runBudgetMs: number, providerTimeoutMs: number): number {
-  return runBudgetMs + 3 * providerTimeoutMs + 30_000
 }

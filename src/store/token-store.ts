@@ -4,6 +4,7 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { TokenGrant } from '../tokens.js'
 import type { Cipher } from './crypto.js'
+import { retry, type RetryPolicy } from './retry.js'
 import { conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
 import {
   ATTR, isUserKey, openSecrets, recordFromItem, sealSecrets, TOKEN_STATUS,
@@ -23,13 +24,26 @@ export interface NewConnection extends TokenKey {
   readonly refreshExpiresAtMs?: number | undefined
 }
 
+/** Why a claim was not taken. */
+export const CLAIM_FAILURES = {
+  gone: 'gone',
+  versionChanged: 'version_changed',
+  claimedByOther: 'claimed_by_other',
+  notConnected: 'not_connected'
+} as const
+export type ClaimFailure = typeof CLAIM_FAILURES[keyof typeof CLAIM_FAILURES]
+
+/** Why a claimed write did not land. */
+export const WRITE_FAILURES = { lostClaim: 'lost_claim' } as const
+export type WriteFailure = typeof WRITE_FAILURES[keyof typeof WRITE_FAILURES]
+
 export type ClaimResult =
   | { readonly claimed: true, readonly claimId: string, readonly claimUntilMs: number }
-  | { readonly claimed: false, readonly reason: 'gone' | 'version_changed' | 'claimed_by_other' | 'not_connected', readonly current?: TokenRecord }
+  | { readonly claimed: false, readonly reason: ClaimFailure, readonly current?: TokenRecord }
 
 export type WriteResult =
   | { readonly written: true, readonly record: TokenRecord }
-  | { readonly written: false, readonly reason: 'lost_claim', readonly current?: TokenRecord }
+  | { readonly written: false, readonly reason: WriteFailure, readonly current?: TokenRecord }
 
 /**
  * What one batch of consistent reads saw, by tokenKeyId(): a record, or undefined where no item exists.
@@ -57,6 +71,16 @@ export interface TokenStoreOptions {
 
 export type TokenStore = ReturnType<typeof createTokenStore>
 
+/** Settling a write whose answer was lost: the same conditional write again, after 200 ms, 400 ms… */
+const SETTLE_POLICY = (attempts: number): RetryPolicy => ({ attempts, baseDelayMs: 200 })
+/** Keys DynamoDB leaves unprocessed (it does so when throttled), asked again with jittered backoff. */
+const BATCH_GET_POLICY = (rounds: number): RetryPolicy => ({ attempts: rounds, baseDelayMs: 100, jitter: true })
+/** A connection saved while another writer moves the item: read and write again at once. */
+const CONTENTION_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 0 }
+
+/** Thrown inside getMany's rounds while keys remain unread. */
+class UnprocessedKeys extends Error {}
+
 export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3, batchGetRounds = 3 }: TokenStoreOptions) {
   async function get (key: TokenKey, consistent = true): Promise<TokenRecord | undefined> {
     const { Item } = await storeCall('GetItem', () => doc.send(new GetCommand(getTokenParams(table, key, consistent))))
@@ -65,12 +89,15 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
 
   async function claimedUpdate (key: TokenKey, write: ClaimedWrite, set: Record<string, unknown>, remove: readonly string[]): Promise<WriteResult> {
     const params = claimedUpdateParams(table, key, write, set, remove)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { Attributes } = await doc.send(new UpdateCommand(params))
-        return { written: true, record: recordFromItem(Attributes ?? {}) }
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) {
+    try {
+      // Outcome unknown (an error other than the condition): the same conditional write either lands
+      // on the next attempt or tells us (below) that the earlier one had.
+      return await retry(SETTLE_POLICY(settleAttempts), (err) => !isConditionalCheckFailed(err), async (attempt): Promise<WriteResult> => {
+        try {
+          const { Attributes } = await doc.send(new UpdateCommand(params))
+          return { written: true, record: recordFromItem(Attributes ?? {}) }
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err
           const item = conditionFailedItem(err)
           const current = item === undefined ? undefined : recordFromItem(item)
           // Only after an attempt whose answer was lost: did that attempt land? It did if the item is
@@ -80,12 +107,11 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
             item[ATTR.lastClaimId] === write.claimId && Object.entries(set).every(([name, value]) => sameValue(item[name], value))) {
             return { written: true, record: current }
           }
-          return current === undefined ? { written: false, reason: 'lost_claim' } : { written: false, reason: 'lost_claim', current }
+          return current === undefined ? { written: false, reason: WRITE_FAILURES.lostClaim } : { written: false, reason: WRITE_FAILURES.lostClaim, current }
         }
-        // Outcome unknown: the same conditional write either lands now or tells us (above) it had.
-        if (attempt >= settleAttempts) throw new StoreUnavailableError('UpdateItem', err)
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt))
-      }
+      })
+    } catch (err) {
+      throw new StoreUnavailableError('UpdateItem', err)
     }
   }
 
@@ -99,16 +125,21 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     const unique = [...new Map(keys.map((k) => [tokenKeyId(k), { userId: k.userId, platform: k.platform }])).values()]
     for (let start = 0; start < unique.length; start += BATCH_GET_MAX_KEYS) {
       let pending: TokenKey[] = unique.slice(start, start + BATCH_GET_MAX_KEYS)
-      for (let round = 1; pending.length > 0 && round <= batchGetRounds; round++) {
-        if (round > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round * (0.5 + Math.random())))
-        const answer = await storeCall('BatchGetItem', () => doc.send(new BatchGetCommand(batchGetTokensParams(table, pending))))
-        for (const item of answer.Responses?.[table] ?? []) {
-          const record = recordFromItem(item)
-          read.set(tokenKeyId(record), record)
-        }
-        const unprocessed = new Set((answer.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => tokenKeyId(recordKey(k))))
-        for (const k of pending) if (!unprocessed.has(tokenKeyId(k)) && !read.has(tokenKeyId(k))) read.set(tokenKeyId(k), undefined)
-        pending = pending.filter((k) => unprocessed.has(tokenKeyId(k)))
+      try {
+        await retry(BATCH_GET_POLICY(batchGetRounds), (err) => err instanceof UnprocessedKeys, async () => {
+          const answer = await storeCall('BatchGetItem', () => doc.send(new BatchGetCommand(batchGetTokensParams(table, pending))))
+          for (const item of answer.Responses?.[table] ?? []) {
+            const record = recordFromItem(item)
+            read.set(tokenKeyId(record), record)
+          }
+          const unprocessed = new Set((answer.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => tokenKeyId(recordKey(k))))
+          for (const k of pending) if (!unprocessed.has(tokenKeyId(k)) && !read.has(tokenKeyId(k))) read.set(tokenKeyId(k), undefined)
+          pending = pending.filter((k) => unprocessed.has(tokenKeyId(k)))
+          if (pending.length > 0) throw new UnprocessedKeys()
+        })
+      } catch (err) {
+        // Keys still unprocessed after the last round are left out of the answer (read alone later).
+        if (!(err instanceof UnprocessedKeys)) throw err
       }
     }
     return read
@@ -153,33 +184,33 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     /** Stores a new grant, replacing any older one of the same user and platform (the newer version wins). */
     async saveConnection (connection: NewConnection): Promise<TokenRecord> {
       const nowMs = now()
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const current = await get(connection, true)
-        const item = {
-          [ATTR.userId]: connection.userId,
-          [ATTR.platform]: connection.platform,
-          [ATTR.status]: TOKEN_STATUS.connected,
-          [ATTR.version]: (current?.version ?? 0) + 1,
-          [ATTR.accountId]: connection.account.id,
-          [ATTR.username]: connection.account.username,
-          [ATTR.scopes]: [...connection.scopes],
-          [ATTR.expiresAt]: connection.expiresAtMs,
-          [ATTR.refreshExpiresAtMs]: connection.refreshExpiresAtMs,
-          [ATTR.issuedAtMs]: nowMs,
-          [ATTR.connectedAtMs]: nowMs,
-          [ATTR.updatedAtMs]: nowMs,
-          [ATTR.attempts]: 0,
-          ...sealSecrets(cipher, connection, connection)
-        }
-        try {
+      try {
+        // Another writer moved the item between our read and our write: read again, write again.
+        return await retry(CONTENTION_POLICY, isConditionalCheckFailed, async () => {
+          const current = await get(connection, true)
+          const item = {
+            [ATTR.userId]: connection.userId,
+            [ATTR.platform]: connection.platform,
+            [ATTR.status]: TOKEN_STATUS.connected,
+            [ATTR.version]: (current?.version ?? 0) + 1,
+            [ATTR.accountId]: connection.account.id,
+            [ATTR.username]: connection.account.username,
+            [ATTR.scopes]: [...connection.scopes],
+            [ATTR.expiresAt]: connection.expiresAtMs,
+            [ATTR.refreshExpiresAtMs]: connection.refreshExpiresAtMs,
+            [ATTR.issuedAtMs]: nowMs,
+            [ATTR.connectedAtMs]: nowMs,
+            [ATTR.updatedAtMs]: nowMs,
+            [ATTR.attempts]: 0,
+            ...sealSecrets(cipher, connection, connection)
+          }
           await storeCall('PutItem', () => doc.send(new PutCommand(putConnectionParams(table, item, current?.version))))
           return recordFromItem(item)
-        } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err
-          // Another writer moved the item between our read and our write: read again.
-        }
+        })
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err
+        throw new StoreUnavailableError('PutItem', new Error('too much contention on one connection', { cause: err }))
       }
-      throw new StoreUnavailableError('PutItem', new Error('too much contention on one connection'))
     },
 
     /** Takes the right to call the provider with this token's refresh token (see token-params.ts). */
@@ -192,11 +223,11 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err
         const item = conditionFailedItem(err)
-        if (item === undefined) return { claimed: false, reason: 'gone' }
+        if (item === undefined) return { claimed: false, reason: CLAIM_FAILURES.gone }
         const current = recordFromItem(item)
         const reason = current.version !== record.version
-          ? 'version_changed'
-          : current.status !== TOKEN_STATUS.connected ? 'not_connected' : 'claimed_by_other'
+          ? CLAIM_FAILURES.versionChanged
+          : current.status !== TOKEN_STATUS.connected ? CLAIM_FAILURES.notConnected : CLAIM_FAILURES.claimedByOther
         return { claimed: false, reason, current }
       }
     },

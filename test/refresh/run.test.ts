@@ -1,7 +1,8 @@
 // The pass as a whole: budget (partial), request cap, half-life (no churn), lost races, concurrency,
 // and DynamoDB stopping in the middle of a run (on the real wire, through a proxy that is cut).
 import t from 'tap'
-import { createRunRegistry } from '../../src/refresh/run-registry.js'
+import { claimLeaseMs } from '../../src/config.js'
+import { createRefreshRunner } from '../../src/refresh/refresh-runner.js'
 import { refreshOne } from '../../src/refresh/refresh-one.js'
 import { startRun } from '../../src/refresh/run.js'
 import { createCipher } from '../../src/store/crypto.js'
@@ -172,13 +173,13 @@ t.test('DynamoDB stops in the middle of a run: nothing is marked needs_reauth, t
   t.teardown(() => viaProxy.client.destroy())
   const store = createTokenStore({ doc: viaProxy.doc, table: s.table.name, cipher: createCipher(s.config.encryptionKeys), now: s.clock.now })
   const lock = createLock({ doc: viaProxy.doc, table: s.table.name, leaseMs: 60_000, now: s.clock.now })
-  const runs = createRunRegistry({
+  const runs = createRefreshRunner({
     lock,
     store,
     platforms: () => s.platformsFor(reddit),
     now: s.clock.now,
     log: s.log,
-    run: { runBudgetMs: 30_000, intervalMs: 30 * MIN, providerTimeoutMs: 1_000, needsReauthRetentionDays: 30 }
+    run: { runBudgetMs: 30_000, lapseMarginMs: 30 * MIN + 30_000, claimLeaseMs: claimLeaseMs(1_000), needsReauthRetentionDays: 30 }
   })
   reddit.latencyMs = 400
   const started = await runs.start('run-cut')

@@ -163,3 +163,32 @@ t.test('closing the app stops a background run cleanly: in-flight tokens written
   t.ok(presented < 10, `shutdown stopped new tokens (${presented} of 10 started)`)
   t.equal((state.lastRun as { refreshed: number }).refreshed, presented, 'every token sent to the provider was written')
 })
+
+t.test('a cron call already past routing when the server begins to close: 503 shutting_down, no run, no lock', async (t) => {
+  const table = await createTestTable(t)
+  const { default: Fastify } = await import('fastify')
+  const { default: appPlugin } = await import('../../src/app.js')
+  const { serverOptions } = await import('../../src/server-options.js')
+  const config = testConfig({ TOKENS_TABLE: table.name, CRON_SECRET: SECRET })
+  const app = Fastify(serverOptions(config))
+  // Holds the call between routing (Fastify's own 503 while closing comes before it) and the handler.
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let arrived = (): void => {}
+  const inside = new Promise<void>((resolve) => { arrived = resolve })
+  app.addHook('preHandler', async () => { arrived(); await gate })
+  await app.register(appPlugin, { config })
+  await app.ready()
+
+  const call = app.inject({ method: 'GET', url: '/api/cron/refresh-oauth?wait=true', headers })
+  await inside
+  const closed = app.close()
+  await new Promise((resolve) => setImmediate(resolve))
+  release()
+  const res = await call
+  await closed
+  t.equal(res.statusCode, 503)
+  t.same(res.json(), { ok: false, error: 'shutting_down' })
+  const { lock } = storeOf(table, config, Date.now)
+  t.same(await lock.status(), { held: false, runId: null, acquiredAtMs: null, expiresAtMs: null, lastRun: null }, 'no lock was taken')
+})

@@ -1,42 +1,56 @@
-// Runs under the lock: takes it, starts the pass, and when the pass ends logs its summary, writes it
-// to the lock item and releases the lock — also after a failure half-way. Keeps the runs of this
-// process (and the request caps, which outlive a run) so shutdown can stop them cleanly.
+// The refresh runner: takes the cron lock, starts a pass, and when the pass ends logs its summary,
+// writes it to the lock item and releases the lock — also after a failure half-way. It keeps the runs
+// of this process (and the request caps, which outlive a run) so that shutdown can stop them cleanly,
+// and refuses new runs once shutdown has begun.
 import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { RunLock } from '../store/lock.js'
+import { retry } from '../store/retry.js'
 import type { TokenStore } from '../store/token-store.js'
 import { createRateLimiter, type RateLimiter } from './limiter.js'
 import type { RefreshLogger } from './refresh-one.js'
 import { startRun, type RunHandle } from './run.js'
 import { encodeRunSummary, logRunSummary, type RunSummary } from './summary.js'
 
-export interface RunRegistryOptions {
+export interface RefreshRunnerOptions {
   readonly lock: RunLock
   readonly store: TokenStore
   readonly platforms: () => readonly Platform[]
   readonly now: () => number
   readonly log: RefreshLogger
+  /** Config['run']'s members a run needs; the leases and the lapse margin are derived there, once. */
   readonly run: {
     readonly runBudgetMs: number
-    readonly intervalMs: number
-    readonly providerTimeoutMs: number
+    readonly lapseMarginMs: number
+    readonly claimLeaseMs: number
     readonly needsReauthRetentionDays: number
   }
   readonly pageSize?: number | undefined
 }
 
+/** Why a call started no run. */
+export const NOT_STARTED = {
+  locked: 'locked',
+  shuttingDown: 'shutting_down'
+} as const
+
 export type StartResult =
   | { readonly started: true, readonly handle: RunHandle, /** Resolves once the summary is written and the lock released. */ readonly settled: Promise<RunSummary> }
-  | { readonly started: false, readonly heldBy: string | null, readonly expiresAtMs: number | null }
+  | { readonly started: false, readonly reason: typeof NOT_STARTED.locked, readonly heldBy: string | null, readonly expiresAtMs: number | null }
+  | { readonly started: false, readonly reason: typeof NOT_STARTED.shuttingDown }
 
-export type RunRegistry = ReturnType<typeof createRunRegistry>
-
-/** A claim outlasts the provider call (its timeout) three times over, so a slow answer is still ours. */
-export function claimLeaseMs (providerTimeoutMs: number): number {
-  return 3 * providerTimeoutMs
+export interface RefreshRunner {
+  /** Takes the lock (StoreUnavailableError when the store does not answer) and starts a run. */
+  start (runId: string, abortSignal?: AbortSignal): Promise<StartResult>
+  readonly activeRuns: number
+  /** Shutdown: no new run or token is started; tokens in flight finish and are written; locks are released. */
+  close (): Promise<void>
 }
 
-export function createRunRegistry (opts: RunRegistryOptions) {
+/** Releasing the lock at the end of a run: a few tries over a store that blinks, then its lease frees it. */
+const RELEASE_POLICY = { attempts: 4, baseDelayMs: 500 } as const
+
+export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner {
   const active = new Map<string, Promise<RunSummary>>()
   const shutdown = new AbortController()
   const limiters = new Map<string, RateLimiter>()
@@ -50,29 +64,23 @@ export function createRunRegistry (opts: RunRegistryOptions) {
 
   async function releaseWithSummary (runId: string, summary: RunSummary): Promise<void> {
     const record = encodeRunSummary(summary)
-    for (let attempt = 1; ; attempt++) {
-      try {
+    try {
+      await retry(RELEASE_POLICY, (err) => err instanceof StoreUnavailableError, async () => {
         const released = await opts.lock.release(runId, record)
         if (!released.released) {
           // Our lease ran out and another run holds the lock: leave it, still report.
           opts.log.warn({ runId, heldBy: released.heldBy, reason: released.reason }, 'run lock was no longer ours at the end of the run')
           await opts.lock.recordSummary(record)
         }
-        return
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError) || attempt >= 4) {
-          opts.log.error({ runId, errorName: err instanceof Error ? err.name : typeof err }, 'run lock not released; it frees itself when its lease ends')
-          return
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)))
-      }
+      })
+    } catch (err) {
+      opts.log.error({ runId, errorName: err instanceof Error ? err.name : typeof err }, 'run lock not released; it frees itself when its lease ends')
     }
   }
 
   return {
-    /** Takes the lock (StoreUnavailableError when the store does not answer) and starts a run. */
     async start (runId: string, abortSignal?: AbortSignal): Promise<StartResult> {
-      if (shutdown.signal.aborted) throw new StoreUnavailableError('start', new Error('shutting down'))
+      if (shutdown.signal.aborted) return { started: false, reason: NOT_STARTED.shuttingDown }
       let acquired
       try {
         acquired = await opts.lock.acquire(runId, abortSignal)
@@ -81,7 +89,7 @@ export function createRunRegistry (opts: RunRegistryOptions) {
         opts.lock.release(runId).catch(() => {})
         throw err
       }
-      if (!acquired.acquired) return { started: false, heldBy: acquired.heldBy, expiresAtMs: acquired.expiresAtMs }
+      if (!acquired.acquired) return { started: false, reason: NOT_STARTED.locked, heldBy: acquired.heldBy, expiresAtMs: acquired.expiresAtMs }
 
       const platforms = opts.platforms()
       const log = opts.log
@@ -93,8 +101,8 @@ export function createRunRegistry (opts: RunRegistryOptions) {
         now: opts.now,
         log,
         runBudgetMs: opts.run.runBudgetMs,
-        lapseMarginMs: opts.run.intervalMs + opts.run.runBudgetMs,
-        claimLeaseMs: claimLeaseMs(opts.run.providerTimeoutMs),
+        lapseMarginMs: opts.run.lapseMarginMs,
+        claimLeaseMs: opts.run.claimLeaseMs,
         retentionDays: opts.run.needsReauthRetentionDays,
         limiters: limitersFor(platforms),
         signal: shutdown.signal,
@@ -111,7 +119,6 @@ export function createRunRegistry (opts: RunRegistryOptions) {
 
     get activeRuns (): number { return active.size },
 
-    /** Shutdown: no new token is started; tokens in flight finish and are written; locks are released. */
     async close (): Promise<void> {
       shutdown.abort()
       await Promise.allSettled([...active.values()])
