@@ -3,9 +3,12 @@
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 (OAuth error codes)
 import { parseRetryAfterMs, ProviderTransportError, type ProviderAnswer } from './provider-http.js'
 
+/** Our failure codes: FAILURE_CODES, an OAuth `error` we keep (`invalid_grant`, `oauth_<x>`), `graph_<n>`. */
+export type FailureCode = string
+
 export type Failure =
-  | { readonly kind: 'transient', readonly code: string, readonly retryAfterMs?: number | undefined }
-  | { readonly kind: 'permanent', readonly code: string }
+  | { readonly kind: 'transient', readonly code: FailureCode, readonly retryAfterMs?: number | undefined }
+  | { readonly kind: 'permanent', readonly code: FailureCode }
 
 /** OAuth `error` values that mean this grant is dead: only these ever mark a token needs_reauth. */
 export const PERMANENT_OAUTH_ERRORS: readonly string[] = ['invalid_grant', 'invalid_client', 'unauthorized_client']

@@ -1,14 +1,17 @@
-// Decorates the instance with the DynamoDB clients and the token store; closes the client on close.
+// Decorates the instance with the DynamoDB clients, the token store and the connect flow's one-time
+// state store (one cipher for both); closes the client on close.
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { createCipher } from '../store/crypto.js'
 import { createDynamoClients, type DynamoClients } from '../store/dynamodb-client.js'
+import { createOAuthStateStore, type OAuthStateStore } from '../store/oauth-state.js'
 import { createTokenStore, type TokenStore } from '../store/token-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     dynamo: DynamoClients
     tokenStore: TokenStore
+    oauthStates: OAuthStateStore
   }
 }
 
@@ -22,12 +25,9 @@ const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) =>
   const owned = opts.dynamo === undefined
   const dynamo = opts.dynamo ?? createDynamoClients({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint })
   app.decorate('dynamo', dynamo)
-  app.decorate('tokenStore', createTokenStore({
-    doc: dynamo.doc,
-    table: config.tokensTable,
-    cipher: createCipher(config.encryptionKeys),
-    now: app.clock
-  }))
+  const cipher = createCipher(config.encryptionKeys)
+  app.decorate('tokenStore', createTokenStore({ doc: dynamo.doc, table: config.tokensTable, cipher, now: app.clock }))
+  app.decorate('oauthStates', createOAuthStateStore({ doc: dynamo.doc, table: config.tokensTable, cipher, now: app.clock }))
   if (owned) app.addHook('onClose', async () => { dynamo.client.destroy() })
 }
 

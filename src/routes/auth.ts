@@ -1,19 +1,18 @@
 // The connect flow: GET /api/auth/:platform (a signed-in user) starts it with a one-time state, PKCE
 // where the provider takes it and a browser-binding cookie; GET /api/auth/:platform/callback (the
-// provider's redirect, authenticated by that state) exchanges the code and stores the tokens.
+// provider's redirect, authenticated by that state) runs the callback's steps (auth/connect-flow.ts)
+// and maps their outcome to a redirect.
 // @see https://datatracker.ietf.org/doc/html/rfc9700 (OAuth 2.0 security BCP) and docs/connect-flow.md
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { callbackErrorOf, CALLBACK_ERRORS, loggableCode, type CallbackError } from '../auth/callback-outcome.js'
-import { bindingHash, codeChallengeS256, isRandomToken, randomCodeVerifier, randomToken } from '../auth/pkce.js'
-import { appRedirect, DEFAULT_RETURN_TO, safeReturnTo } from '../auth/return-to.js'
+import { completeConnect, CONNECTED } from '../auth/connect-flow.js'
+import { bindingHash, codeChallengeS256, randomCodeVerifier, randomToken } from '../auth/pkce.js'
+import { appRedirect, safeReturnTo } from '../auth/return-to.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import type { Platform } from '../platforms/platform.js'
 import { isPlatformName } from '../platforms/registry.js'
-import { createCipher } from '../store/crypto.js'
-import { StoreUnavailableError } from '../store/errors.js'
-import { createOAuthStateStore, STATE_LIFETIME_MS } from '../store/oauth-state.js'
+import { STATE_LIFETIME_MS } from '../store/oauth-state.js'
 
 export const FLOW_COOKIE_PATH = '/api/auth'
 /** One cookie per platform: connecting TikTok in one tab does not break a Reddit flow in another. */
@@ -35,12 +34,7 @@ export function platformOr404 (app: FastifyInstance, name: string): Platform {
 const single = (value: string | string[] | undefined): string | undefined => typeof value === 'string' ? value : undefined
 
 const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const states = createOAuthStateStore({
-    doc: app.dynamo.doc,
-    table: app.config.tokensTable,
-    cipher: createCipher(app.config.encryptionKeys),
-    now: app.clock
-  })
+  const states = app.oauthStates
   const cookieOptions = {
     httpOnly: true,
     sameSite: 'lax' as const,
@@ -81,66 +75,19 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/auth/:platform/callback', { exposeHeadRoute: false, schema: { params: PlatformParams, querystring: CallbackQuery, response: { 404: ErrorResponse } } }, async (request, reply) => {
     const platform = platformOr404(app, request.params.platform)
     noStore(reply)
-    const finish = (outcome: CallbackError | 'connected', reason: string, returnTo = DEFAULT_RETURN_TO): FastifyReply => {
-      request.log.info({ connect: { platform: platform.name, step: 'callback', outcome, reason } }, 'connect flow ended')
-      const params = outcome === 'connected' ? { connected: platform.name } : { error: outcome, platform: platform.name }
-      return reply.redirect(appRedirect(app.config.appUrl, returnTo, params), 302)
-    }
-    const invalid = (reason: string): FastifyReply => finish(CALLBACK_ERRORS.invalidState, reason)
-
-    const state = single(request.query.state)
-    if (!isRandomToken(state)) return invalid(state === undefined ? 'missing_state' : 'malformed_state')
-    const cookie = request.cookies[flowCookieName(platform.name)]
-    if (cookie === undefined) return invalid('missing_cookie')
-    const unsigned = request.unsignCookie(cookie)
-    if (!unsigned.valid || !isRandomToken(unsigned.value)) return invalid('bad_cookie')
-
-    // A signed-in user at the callback must be the one who started the flow; no identity is fine.
-    const seen = await app.identify(request)
-    let consumed
-    try {
-      consumed = await states.consume({ state, platform: platform.name }, { bindingHash: bindingHash(unsigned.value), ownerUserId: seen.identity?.userId })
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) return finish(CALLBACK_ERRORS.storeUnavailable, 'consume_failed')
-      throw err
-    }
-    if (!consumed.consumed) return invalid(consumed.reason)
-    // The state is spent: its cookie has no further use.
-    reply.clearCookie(flowCookieName(platform.name), cookieOptions)
-    const { returnTo, ownerUserId, codeVerifier } = consumed.state
-
-    const providerError = single(request.query.error)
-    if (providerError !== undefined) return finish(callbackErrorOf(providerError), `provider_${loggableCode(providerError)}`, returnTo)
-    const code = single(request.query.code)
-    if (code === undefined || code === '') return finish(CALLBACK_ERRORS.exchangeFailed, 'missing_code', returnTo)
-
-    let grant
-    try {
-      grant = await platform.exchangeCode({ code, codeVerifier })
-    } catch (err) {
-      const known = err as { name?: unknown, code?: unknown, reason?: unknown }
-      if (known.name === 'ProviderError' && typeof known.code === 'string') {
-        const outcome = Object.values(CALLBACK_ERRORS).find((c) => c === known.code) ?? CALLBACK_ERRORS.exchangeFailed
-        return finish(outcome, typeof known.reason === 'string' ? known.reason : 'provider_error', returnTo)
-      }
-      return finish(CALLBACK_ERRORS.exchangeFailed, err instanceof Error ? err.name : 'unknown', returnTo)
-    }
-    try {
-      await app.tokenStore.saveConnection({
-        userId: ownerUserId,
-        platform: platform.name,
-        account: grant.account,
-        scopes: grant.scopes ?? platform.config.scopes,
-        accessToken: grant.accessToken,
-        refreshToken: grant.refreshToken,
-        expiresAtMs: grant.expiresAtMs,
-        refreshExpiresAtMs: grant.refreshExpiresAtMs
-      })
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) return finish(CALLBACK_ERRORS.storeUnavailable, 'save_failed', returnTo)
-      throw err
-    }
-    return finish('connected', 'stored', returnTo)
+    const raw = request.cookies[flowCookieName(platform.name)]
+    const ended = await completeConnect({ states, tokens: app.tokenStore }, {
+      platform,
+      state: single(request.query.state),
+      cookie: raw === undefined ? undefined : request.unsignCookie(raw),
+      identifyUser: async () => (await app.identify(request)).identity?.userId,
+      providerError: single(request.query.error),
+      code: single(request.query.code)
+    })
+    if (ended.stateSpent) reply.clearCookie(flowCookieName(platform.name), cookieOptions)
+    request.log.info({ connect: { platform: platform.name, step: 'callback', outcome: ended.outcome, reason: ended.reason } }, 'connect flow ended')
+    const params = ended.outcome === CONNECTED ? { connected: platform.name } : { error: ended.outcome, platform: platform.name }
+    return reply.redirect(appRedirect(app.config.appUrl, ended.returnTo, params), 302)
   })
 }
 
