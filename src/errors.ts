@@ -11,8 +11,8 @@ export const ErrorResponse = Type.Object({
 export class HttpError extends Error {
   readonly statusCode: number
   readonly code: string
-  constructor (statusCode: number, code: string, message?: string) {
-    super(message ?? code)
+  constructor (statusCode: number, code: string, message?: string, options?: ErrorOptions) {
+    super(message ?? code, options)
     this.name = 'HttpError'
     this.statusCode = statusCode
     this.code = code
@@ -27,5 +27,9 @@ export const ERROR_CODES = {
   /** A cron call reaching an instance that is shutting down: no new run starts there. */
   shuttingDown: 'shutting_down',
   unauthorized: 'unauthorized',
-  unauthenticated: 'unauthenticated'
+  unauthenticated: 'unauthenticated',
+  notConnected: 'not_connected',
+  notConfigured: 'not_configured',
+  identityUnavailable: 'identity_unavailable'
 } as const
+export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES]

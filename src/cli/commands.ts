@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import { PLATFORM_NAMES } from '../platforms/registry.js'
 import { decodeRunSummary } from '../refresh/summary.js'
 import { createCipher } from '../store/crypto.js'
-import { createLock } from '../store/lock.js'
+import { createLock, RELEASE_FAILURES } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'
 import { createTokenStore } from '../store/token-store.js'
 
@@ -55,7 +55,7 @@ export async function lockRelease (ctx: OpsContext, options: { runId?: string | 
       ctx.out(`released: the lock held by run ${options.runId} is free`)
       return EXIT.ok
     }
-    ctx.out(result.reason === 'not_held'
+    ctx.out(result.reason === RELEASE_FAILURES.notHeld
       ? 'not released: the lock is not held'
       : `not released: the lock is held by run ${result.heldBy ?? '?'}, not ${options.runId}`)
     return EXIT.refused
@@ -66,7 +66,7 @@ export async function lockRelease (ctx: OpsContext, options: { runId?: string | 
       ctx.out('released: the ended lease was cleared')
       return EXIT.ok
     }
-    ctx.out(result.reason === 'not_held'
+    ctx.out(result.reason === RELEASE_FAILURES.notHeld
       ? 'not released: the lock is not held'
       : `not released: run ${result.heldBy ?? '?'} holds a live lease until ${iso(result.expiresAtMs)}; wait for it to end or use --run-id`)
     return EXIT.refused

@@ -1,7 +1,7 @@
 // Account id and username after a code exchange: one bearer GET, read by the platform's own picker.
 // Failures become ProviderError codes for the callback; nothing of the answer goes into a message.
 import type { Account } from '../tokens.js'
-import { FAILURE_CODES, ProviderError, statusFailure, thrownFailure } from './oauth-errors.js'
+import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError, statusFailure, thrownFailure } from './oauth-errors.js'
 import { jsonObject, providerRequest, type ProviderHttp } from './provider-http.js'
 
 /** A provider id as a string: ids arrive as strings or (Graph) numbers. */
@@ -31,6 +31,6 @@ export async function lookupAccount (
   if (answer.status < 200 || answer.status > 299) throw ProviderError.fromFailure(statusFailure(answer, http.now()), 'account lookup')
   const body = jsonObject(answer)
   const account = body === undefined ? undefined : pick(body)
-  if (account === undefined) throw new ProviderError('exchange_failed', FAILURE_CODES.malformed, 'account lookup')
+  if (account === undefined) throw new ProviderError(PROVIDER_ERROR_CODES.exchangeFailed, FAILURE_CODES.malformed, 'account lookup')
   return account
 }

@@ -5,12 +5,16 @@ import fp from 'fastify-plugin'
 import type {} from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { HttpError, ERROR_CODES } from '../errors.js'
-import { createCognitoVerifier, IdentityError, IDENTITY_FAILURES, type CognitoVerifier, type Identity } from '../identity/cognito-verifier.js'
+import { createCognitoVerifier, IdentityError, IDENTITY_FAILURES, type CognitoVerifier, type Identity, type IdentityFailure } from '../identity/cognito-verifier.js'
 import { looksLikeJwt, tokenCandidates } from '../identity/token-sources.js'
+
+/** Why a request has no identity, besides the verifier's own reasons. */
+export const NO_IDENTITY = { notConfigured: ERROR_CODES.notConfigured, missing: 'missing' } as const
+export type NoIdentityReason = IdentityFailure | typeof NO_IDENTITY[keyof typeof NO_IDENTITY]
 
 export type IdentityResult =
   | { readonly identity: Identity }
-  | { readonly identity?: undefined, readonly reason: string }
+  | { readonly identity?: undefined, readonly reason: NoIdentityReason }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,10 +50,10 @@ const identityPlugin: FastifyPluginAsync<IdentityPluginOptions> = async (app, op
   }
 
   async function identify (request: FastifyRequest): Promise<IdentityResult> {
-    if (verifier === undefined || cognito.clientId === undefined) return { reason: 'not_configured' }
+    if (verifier === undefined || cognito.clientId === undefined) return { reason: NO_IDENTITY.notConfigured }
     const candidates = tokenCandidates(request.headers.authorization, request.cookies ?? {}, cognito.clientId)
-    if (candidates.length === 0) return { reason: 'missing' }
-    let reason: string = IDENTITY_FAILURES.malformed
+    if (candidates.length === 0) return { reason: NO_IDENTITY.missing }
+    let reason: NoIdentityReason = IDENTITY_FAILURES.malformed
     for (const candidate of candidates) {
       if (!looksLikeJwt(candidate.jwt)) continue
       try {
@@ -73,7 +77,7 @@ const identityPlugin: FastifyPluginAsync<IdentityPluginOptions> = async (app, op
     }
     // The reason is a code of ours: never the token, never a claim value.
     request.log.info({ identity: { refused: result.reason } }, 'request without a valid identity')
-    if (result.reason === IDENTITY_FAILURES.jwksUnavailable) throw new HttpError(503, 'identity_unavailable')
+    if (result.reason === IDENTITY_FAILURES.jwksUnavailable) throw new HttpError(503, ERROR_CODES.identityUnavailable)
     throw new HttpError(401, ERROR_CODES.unauthenticated)
   })
 }

@@ -4,11 +4,12 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
+import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
-import type { TokenStore } from '../store/token-store.js'
+import { CLAIM_FAILURES, type ClaimFailure, type TokenStore } from '../store/token-store.js'
 import { nextAttemptAtMs } from './backoff.js'
-import { decideRefresh, type DueRules } from './due.js'
+import { decideRefresh, type DecisionReason, type DueRules } from './due.js'
 
 /** The slice of a pino logger the refresh needs (Fastify's logger fits; so does pino itself). */
 export interface RefreshLogger {
@@ -21,10 +22,27 @@ export interface RefreshLogger {
 export const TOKEN_OUTCOMES = ['refreshed', 'failed', 'needsReauth', 'deferred', 'skipped'] as const
 export type TokenOutcome = typeof TOKEN_OUTCOMES[number]
 
+/** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (token-store.ts). */
+export const TOKEN_REASONS = {
+  gone: 'gone',
+  rateCap: 'rate_cap',
+  lostClaim: 'lost_claim',
+  lostRace: 'lost_race',
+  transientFailure: 'transient_failure',
+  permanentFailure: 'permanent_failure'
+} as const
+export type TokenReason = typeof TOKEN_REASONS[keyof typeof TOKEN_REASONS] | DecisionReason | ClaimFailure
+
+/** Our error codes for a refresh that failed before any provider answer. */
+export const REFRESH_ERRORS = {
+  decryptFailed: 'decrypt_failed',
+  internal: 'internal_error'
+} as const
+
 export interface TokenResult {
   readonly outcome: TokenOutcome
   /** In words, for the log line: `expires_within_window`, `backoff`, `lost_race`, … */
-  readonly reason: string
+  readonly reason: TokenReason
   /** Our error code (never a provider body) when the outcome is failed or needsReauth. */
   readonly errorCode?: string | undefined
   /** The stored record after a write (the internal route answers with it). */
@@ -61,18 +79,18 @@ export async function refreshOne (
   let claim: Awaited<ReturnType<TokenStore['claim']>>
   let rateSlotTaken = false
   for (let attempt = 1; ; attempt++) {
-    if (record === undefined) return done(log, where, { outcome: 'skipped', reason: 'gone' })
+    if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone })
     decision = decideRefresh(record, ctx.now(), ctx.rules)
     if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
     if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
     if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
-      return done(log, where, { outcome: 'deferred', reason: 'rate_cap' })
+      return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap })
     }
     rateSlotTaken = true
     claim = await store.claim(record, claimId, ctx.claimLeaseMs)
     if (claim.claimed) break
     // Another writer moved the token since our read: decide again on what it wrote (once).
-    if (claim.reason !== 'version_changed' || attempt > 1) return done(log, where, { outcome: 'skipped', reason: claim.reason })
+    if (claim.reason !== CLAIM_FAILURES.versionChanged || attempt > 1) return done(log, where, { outcome: 'skipped', reason: claim.reason })
     record = claim.current
   }
 
@@ -82,7 +100,7 @@ export async function refreshOne (
     outcome = ctx.withProviderSlot === undefined ? await platform.refresh(secrets) : await ctx.withProviderSlot(async () => await platform.refresh(secrets))
   } catch (err) {
     // A ciphertext that no configured key opens, or a bug in a platform module: never the user's fault.
-    const errorCode = err instanceof Error && err.name.startsWith('Crypto') ? 'decrypt_failed' : 'internal_error'
+    const errorCode = err instanceof CryptoError ? REFRESH_ERRORS.decryptFailed : REFRESH_ERRORS.internal
     log.error({ ...where, errorName: err instanceof Error ? err.name : typeof err, errorCode }, 'token refresh failed before any provider answer')
     return settleTransient(ctx, record, claimId, { code: errorCode }, where)
   }
@@ -91,8 +109,8 @@ export async function refreshOne (
     const written = await writeRefreshed(ctx, record, claimId, outcome, claim.claimUntilMs)
     if (!written.written) {
       // The claim ran out under a very slow answer and another writer moved on: our answer is stale.
-      log.error({ ...where, reason: 'lost_claim' }, 'refreshed tokens not stored: the claim was lost before the write')
-      return done(log, where, { outcome: 'failed', reason: 'lost_claim', errorCode: 'lost_claim' })
+      log.error({ ...where, reason: TOKEN_REASONS.lostClaim }, 'refreshed tokens not stored: the claim was lost before the write')
+      return done(log, where, { outcome: 'failed', reason: TOKEN_REASONS.lostClaim, errorCode: TOKEN_REASONS.lostClaim })
     }
     if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
     return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
@@ -109,7 +127,7 @@ async function settleTransient (
   const next = nextAttemptAtMs({ nowMs, attempts: record.attempts + 1, retryAfterMs: outcome.retryAfterMs, expiresAtMs: record.expiresAtMs })
   const written = await ctx.store.recordFailure(record, claimId, outcome.code, next)
   ctx.log.warn({ ...where, errorCode: outcome.code, attempts: record.attempts + 1, retryInMs: next - nowMs, recorded: written.written }, 'token refresh failed transiently; it stays due')
-  return { outcome: 'failed', reason: 'transient_failure', errorCode: outcome.code, record: written.written ? written.record : undefined }
+  return { outcome: 'failed', reason: TOKEN_REASONS.transientFailure, errorCode: outcome.code, record: written.written ? written.record : undefined }
 }
 
 /**
@@ -123,12 +141,12 @@ async function settlePermanent (ctx: RefreshOneContext, record: TokenRecord, cla
     current.sealed.refreshToken === record.sealed.refreshToken && current.claimId === claimId
   if (!unchanged) {
     await ctx.store.releaseClaim(record, claimId)
-    return done(ctx.log, where, { outcome: 'skipped', reason: 'lost_race', errorCode: code })
+    return done(ctx.log, where, { outcome: 'skipped', reason: TOKEN_REASONS.lostRace, errorCode: code })
   }
   const written = await ctx.store.markNeedsReauth(record, claimId, code, ctx.retentionDays)
-  if (!written.written) return done(ctx.log, where, { outcome: 'skipped', reason: 'lost_race', errorCode: code })
-  ctx.log.warn({ ...where, errorCode: code, reason: 'permanent_failure' }, 'token needs re-authorisation')
-  return { outcome: 'needsReauth', reason: 'permanent_failure', errorCode: code, record: written.record }
+  if (!written.written) return done(ctx.log, where, { outcome: 'skipped', reason: TOKEN_REASONS.lostRace, errorCode: code })
+  ctx.log.warn({ ...where, errorCode: code, reason: TOKEN_REASONS.permanentFailure }, 'token needs re-authorisation')
+  return { outcome: 'needsReauth', reason: TOKEN_REASONS.permanentFailure, errorCode: code, record: written.record }
 }
 
 /**

@@ -49,7 +49,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     scope.addHook('onRequest', scope.requireIdentity)
     scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { exposeHeadRoute: false, schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
       const platform = platformOr404(app, request.params.platform)
-      if (!platform.config.configured) throw new HttpError(409, 'not_configured', `${platform.name} is not configured on this service`)
+      if (!platform.config.configured) throw new HttpError(409, ERROR_CODES.notConfigured, `${platform.name} is not configured on this service`)
       const identity = request.identity
       if (identity === null) throw new HttpError(401, ERROR_CODES.unauthenticated)
       const state = randomToken()

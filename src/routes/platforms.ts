@@ -79,7 +79,7 @@ const platformsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const platform = platformOr404(app, request.params.platform)
     const key = { userId, platform: platform.name }
     const record = await app.tokenStore.get(key)
-    if (record === undefined) throw new HttpError(404, 'not_connected')
+    if (record === undefined) throw new HttpError(404, ERROR_CODES.notConnected)
     let revoked = false
     // Without its client credentials a provider cannot be asked; the tokens are forgotten all the same.
     if (platform.config.configured) {

@@ -25,8 +25,8 @@ export type CryptoErrorCode = typeof CRYPTO_ERRORS[keyof typeof CRYPTO_ERRORS]
 
 export class CryptoError extends Error {
   readonly code: CryptoErrorCode
-  constructor (code: CryptoErrorCode, message: string) {
-    super(message)
+  constructor (code: CryptoErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'CryptoError'
     this.code = code
   }

@@ -11,9 +11,17 @@ export type AcquireResult =
   | { readonly acquired: true, readonly runId: string, readonly expiresAtMs: number }
   | { readonly acquired: false, readonly heldBy: string | null, readonly expiresAtMs: number | null }
 
+/** Why a release did not free the lock. */
+export const RELEASE_FAILURES = {
+  notHolder: 'not_holder',
+  notExpired: 'not_expired',
+  notHeld: 'not_held'
+} as const
+export type ReleaseFailure = typeof RELEASE_FAILURES[keyof typeof RELEASE_FAILURES]
+
 export type ReleaseResult =
   | { readonly released: true }
-  | { readonly released: false, readonly reason: 'not_holder' | 'not_expired' | 'not_held', readonly heldBy: string | null, readonly expiresAtMs: number | null }
+  | { readonly released: false, readonly reason: ReleaseFailure, readonly heldBy: string | null, readonly expiresAtMs: number | null }
 
 export interface LockState {
   /** Held: a run id owns it and its lease has not ended. */
@@ -66,7 +74,7 @@ export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err
         const holder = holderOf(conditionFailedItem(err))
-        return { released: false, reason: holder.heldBy === null ? 'not_held' : 'not_holder', ...holder }
+        return { released: false, reason: holder.heldBy === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notHolder, ...holder }
       }
     },
 
@@ -78,7 +86,7 @@ export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err
         const holder = holderOf(conditionFailedItem(err))
-        return { released: false, reason: holder.expiresAtMs === null ? 'not_held' : 'not_expired', ...holder }
+        return { released: false, reason: holder.expiresAtMs === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notExpired, ...holder }
       }
     },
 
