@@ -1,8 +1,8 @@
-// What the three fake providers share: the server and its switches, the token ledger, the user the
+// What the fake providers share: the server and its switches, the token ledger, the user the
 // next authorization signs in as, a browser-like walk through the authorize step, and env().
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
-import { FakeServer, redirect, type Fault, type RecordedRequest, type Reply } from './fake-server.js'
+import { FakeServer, redirect, type Fault, type RecordedRequest, type Reply, type Route } from './fake-server.js'
 import { TokenLedger, type CodeRecord, type FakeUser, type IssuedTokens } from './token-ledger.js'
 
 export type Env = Record<string, string | undefined>
@@ -15,6 +15,26 @@ export interface OAuthFakeOptions {
   /** Whether a refresh returns a new refresh token and invalidates the one presented. */
   readonly rotate?: boolean
   readonly expiresInSec?: number
+}
+
+/** One line of a fake's route table; its endpoint name is its key unless it depends on the request. */
+export interface RouteEntry {
+  readonly method: string
+  readonly path: string
+  readonly handle: Route['handle']
+  readonly endpoint?: Route['endpoint']
+}
+
+/** The OAuth token endpoint answers both grants: recorded as `code` or `refresh` by grant_type. */
+export const byGrantType: Route['endpoint'] = (r) => r.form.grant_type === 'refresh_token' ? 'refresh' : 'code'
+
+/** The `expires_in` fault applied to a success answer (`undefined` drops the field). */
+export function withExpiresInFault (reply: Reply, fault: Fault | undefined): Reply {
+  if (fault?.kind !== 'expires_in' || reply.status !== 200) return reply
+  const json = { ...(reply.json as Record<string, unknown>) }
+  if (fault.value === undefined) delete json.expires_in
+  else json.expires_in = fault.value
+  return { ...reply, json }
 }
 
 export abstract class OAuthFake {
@@ -55,6 +75,13 @@ export abstract class OAuthFake {
   get requests (): RecordedRequest[] { return this.server.requests }
   get latencyMs (): number { return this.server.latencyMs }
   set latencyMs (value: number) { this.server.latencyMs = value }
+
+  /** The fake's route table, by endpoint name. */
+  protected routes (table: Readonly<Record<string, RouteEntry>>): void {
+    for (const [name, entry] of Object.entries(table)) {
+      this.server.addRoute({ method: entry.method, path: entry.path, endpoint: entry.endpoint ?? (() => name), handle: entry.handle })
+    }
+  }
 
   /** Starts listening; with `t`, closes at teardown. */
   async listen (t?: Test): Promise<this> {

@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer'
 import type { Test } from 'tap'
 import type { RecordedRequest, Reply, RouteContext } from './fake-server.js'
-import { OAuthFake, type OAuthFakeOptions } from './oauth-fake.js'
+import { byGrantType, OAuthFake, withExpiresInFault, type OAuthFakeOptions } from './oauth-fake.js'
 import type { TokenRecord } from './token-ledger.js'
 
 const UNAUTHORIZED: Reply = { status: 401, json: { message: 'Unauthorized', error: 401 } }
@@ -27,16 +27,12 @@ export class RedditFake extends OAuthFake {
 
   constructor (options: OAuthFakeOptions = {}) {
     super('reddit', 'rdt', options, { rotate: false, expiresInSec: 86_400, user: { id: 'k3x9q2', username: 'spez_fake' } })
-    const s = this.server
-    s.addRoute({ method: 'GET', path: this.paths.AUTHORIZE, endpoint: () => 'authorize', handle: ({ request }) => this.#authorize(request) })
-    s.addRoute({
-      method: 'POST',
-      path: this.paths.TOKEN,
-      endpoint: (r) => r.form.grant_type === 'refresh_token' ? 'refresh' : 'code',
-      handle: (ctx) => this.#token(ctx)
+    this.routes({
+      authorize: { method: 'GET', path: this.paths.AUTHORIZE, handle: ({ request }) => this.#authorize(request) },
+      token: { method: 'POST', path: this.paths.TOKEN, endpoint: byGrantType, handle: (ctx) => this.#token(ctx) },
+      revoke: { method: 'POST', path: this.paths.REVOKE, handle: ({ request }) => this.#revoke(request) },
+      userinfo: { method: 'GET', path: this.paths.USERINFO, handle: (ctx) => this.#me(ctx) }
     })
-    s.addRoute({ method: 'POST', path: this.paths.REVOKE, endpoint: () => 'revoke', handle: ({ request }) => this.#revoke(request) })
-    s.addRoute({ method: 'GET', path: this.paths.USERINFO, endpoint: () => 'userinfo', handle: (ctx) => this.#me(ctx) })
   }
 
   protected presentedCredential (request: RecordedRequest): string | undefined { return request.form.refresh_token }
@@ -62,14 +58,7 @@ export class RedditFake extends OAuthFake {
       case 'oauth_error': return { status: fault.status ?? 400, json: { error: fault.error } }
       case 'error_in_200': return { status: 200, json: { error: fault.error } }
     }
-    const reply = request.form.grant_type === 'refresh_token' ? this.#refresh(request) : this.#code(request)
-    if (fault?.kind === 'expires_in' && reply.status === 200) {
-      const json = { ...(reply.json as Record<string, unknown>) }
-      if (fault.value === undefined) delete json.expires_in
-      else json.expires_in = fault.value
-      return { ...reply, json }
-    }
-    return reply
+    return withExpiresInFault(request.form.grant_type === 'refresh_token' ? this.#refresh(request) : this.#code(request), fault)
   }
 
   #code (request: RecordedRequest): Reply {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import type { RecordedRequest, Reply, RouteContext } from './fake-server.js'
-import { OAuthFake, type OAuthFakeOptions } from './oauth-fake.js'
+import { byGrantType, OAuthFake, withExpiresInFault, type OAuthFakeOptions } from './oauth-fake.js'
 import { s256, type FakeUser } from './token-ledger.js'
 
 const logId = (): string => `2026${randomBytes(10).toString('hex').toUpperCase()}`
@@ -36,16 +36,12 @@ export class TiktokFake extends OAuthFake {
   constructor (options: OAuthFakeOptions = {}) {
     const user: FakeUser = { id: `-000${randomBytes(8).toString('hex')}`, username: 'tiktok.fake' }
     super('tiktok', 'act', options, { rotate: true, expiresInSec: 7_200, user })
-    const s = this.server
-    s.addRoute({ method: 'GET', path: this.paths.AUTHORIZE, endpoint: () => 'authorize', handle: ({ request }) => this.#authorize(request) })
-    s.addRoute({
-      method: 'POST',
-      path: this.paths.TOKEN,
-      endpoint: (r) => r.form.grant_type === 'refresh_token' ? 'refresh' : 'code',
-      handle: (ctx) => this.#token(ctx)
+    this.routes({
+      authorize: { method: 'GET', path: this.paths.AUTHORIZE, handle: ({ request }) => this.#authorize(request) },
+      token: { method: 'POST', path: this.paths.TOKEN, endpoint: byGrantType, handle: (ctx) => this.#token(ctx) },
+      revoke: { method: 'POST', path: this.paths.REVOKE, handle: ({ request }) => this.#revoke(request) },
+      userinfo: { method: 'GET', path: this.paths.USERINFO, handle: (ctx) => this.#userInfo(ctx) }
     })
-    s.addRoute({ method: 'POST', path: this.paths.REVOKE, endpoint: () => 'revoke', handle: ({ request }) => this.#revoke(request) })
-    s.addRoute({ method: 'GET', path: this.paths.USERINFO, endpoint: () => 'userinfo', handle: (ctx) => this.#userInfo(ctx) })
   }
 
   protected presentedCredential (request: RecordedRequest): string | undefined { return request.form.refresh_token }
@@ -67,14 +63,7 @@ export class TiktokFake extends OAuthFake {
       case 'oauth_error': return oauthError(fault.error, fault.status)
       case 'error_in_200': return oauthError(fault.error, 200)
     }
-    const reply = request.form.grant_type === 'refresh_token' ? this.#refresh(request) : this.#code(request)
-    if (fault?.kind === 'expires_in' && reply.status === 200) {
-      const json = { ...(reply.json as Record<string, unknown>) }
-      if (fault.value === undefined) delete json.expires_in
-      else json.expires_in = fault.value
-      return { ...reply, json }
-    }
-    return reply
+    return withExpiresInFault(request.form.grant_type === 'refresh_token' ? this.#refresh(request) : this.#code(request), fault)
   }
 
   #code (request: RecordedRequest): Reply {

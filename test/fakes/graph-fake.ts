@@ -1,0 +1,118 @@
+// What Meta's two fakes share (Instagram, Threads): the Graph wire. A code exchange answering a
+// short-lived token, the long-lived exchange (`<x>_exchange_token`), refresh with the access token
+// itself (`<x>_refresh_token`), Graph error objects, /me. No revocation endpoint, like the real ones.
+// @see https://developers.facebook.com/docs/graph-api/guides/error-handling
+import { randomBytes } from 'node:crypto'
+import type { Fault, RecordedRequest, Reply, RouteContext } from './fake-server.js'
+import { OAuthFake, withExpiresInFault, type OAuthFakeOptions } from './oauth-fake.js'
+import type { FakeUser, TokenRecord } from './token-ledger.js'
+
+const GRAPH_MESSAGES: Readonly<Record<number, string>> = {
+  1: 'An unknown error occurred',
+  2: 'An unexpected error has occurred. Please retry your request later.',
+  4: 'Application request limit reached',
+  17: 'User request limit reached',
+  190: 'Error validating access token: Session has expired',
+  341: 'Application limit reached'
+}
+
+export function graphError (code: number, status = 400): Reply {
+  const error = { message: GRAPH_MESSAGES[code] ?? 'Invalid parameter', type: 'OAuthException', code, fbtrace_id: randomBytes(8).toString('base64url') }
+  return { status, json: { error } }
+}
+
+/** One Graph platform's wire, as its fake speaks it. */
+export interface GraphFakeWire {
+  readonly platform: string
+  readonly prefix: string
+  readonly envPrefix: string
+  readonly clientIdVar: string
+  readonly paths: Readonly<{ AUTHORIZE: string, TOKEN: string, EXCHANGE: string, REFRESH: string, USERINFO: string }>
+  readonly exchangeGrantType: string
+  readonly refreshGrantType: string
+  readonly user: FakeUser
+  /** Every field /me can answer for this user (the `fields` asked for pick among them; `id` always). */
+  readonly meFields: (user: FakeUser) => Readonly<Record<string, string>>
+}
+
+export abstract class GraphFake extends OAuthFake {
+  protected readonly envPrefix: string
+  protected readonly clientIdVar: string
+  protected readonly paths: GraphFakeWire['paths']
+  /** Lifetime of a long-lived token (about 60 days). */
+  longLivedExpiresInSec = 5_183_944
+
+  constructor (readonly wire: GraphFakeWire, options: OAuthFakeOptions) {
+    super(wire.platform, wire.prefix, options, { rotate: false, expiresInSec: 3_600, user: wire.user })
+    this.envPrefix = wire.envPrefix
+    this.clientIdVar = wire.clientIdVar
+    this.paths = wire.paths
+    this.routes({
+      authorize: { method: 'GET', path: wire.paths.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request.query, 'client_id') },
+      code: { method: 'POST', path: wire.paths.TOKEN, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
+      exchange: { method: 'GET', path: wire.paths.EXCHANGE, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
+      refresh: { method: 'GET', path: wire.paths.REFRESH, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
+      userinfo: { method: 'GET', path: wire.paths.USERINFO, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) }
+    })
+  }
+
+  /** Graph refreshes with the long-lived access token itself. */
+  protected presentedCredential (request: RecordedRequest): string | undefined { return request.query.access_token }
+
+  /** The code answer's body (Instagram has two documented shapes). */
+  protected codeAnswer (entry: Record<string, unknown>): unknown { return entry }
+
+  /** A long-lived token as if the user had connected (Graph has no refresh token). */
+  override seedGrant (user = this.user, scopes: readonly string[] = []): { accessToken: string, refreshToken?: undefined, user: typeof user } {
+    return { accessToken: this.ledger.issue(user, scopes, { refresh: false }).accessToken, user }
+  }
+
+  /** Faults every Graph endpoint shapes the same way (Graph errors). */
+  #faultReply (fault: Fault | undefined): Reply | undefined {
+    switch (fault?.kind) {
+      case 'graph_error': return graphError(fault.code, fault.status)
+      case 'invalid_grant': return graphError(190)
+      case 'oauth_error': return graphError(100, fault.status)
+      case 'error_in_200': return { status: 200, json: { error: { message: fault.error, type: 'OAuthException', code: 1 } } }
+      default: return undefined
+    }
+  }
+
+  #code ({ form }: RecordedRequest): Reply {
+    if (form.client_id !== this.clientId || form.client_secret !== this.clientSecret) {
+      return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid platform app' } }
+    }
+    const code = this.ledger.takeCode(form.code)
+    if (form.grant_type !== 'authorization_code' || code === undefined || code.redirectUri !== form.redirect_uri) {
+      return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid authorization code' } }
+    }
+    const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived' })
+    return { status: 200, json: this.codeAnswer({ access_token: accessToken, user_id: code.user.id, permissions: code.scopes.join(',') }) }
+  }
+
+  #longLived (record: TokenRecord, fault: Fault | undefined): Reply {
+    const { accessToken } = this.ledger.issue(record.user, record.scopes, { refresh: false })
+    return withExpiresInFault({ status: 200, json: { access_token: accessToken, token_type: 'bearer', expires_in: this.longLivedExpiresInSec } }, fault)
+  }
+
+  #exchange ({ request: { query }, fault }: RouteContext): Reply {
+    if (query.grant_type !== this.wire.exchangeGrantType || query.client_secret !== this.clientSecret) return graphError(100)
+    const record = this.ledger.find(query.access_token, ['short_lived'])
+    return record === undefined ? graphError(190) : this.#longLived(record, fault)
+  }
+
+  #refresh ({ request: { query }, fault }: RouteContext): Reply {
+    if (query.grant_type !== this.wire.refreshGrantType) return graphError(100)
+    // Only an unexpired long-lived token can be refreshed (a short-lived one cannot).
+    const record = this.ledger.find(query.access_token, ['access'])
+    return record === undefined ? graphError(190) : this.#longLived(record, fault)
+  }
+
+  #me (request: RecordedRequest): Reply {
+    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
+    const record = this.ledger.find(bearer ?? request.query.access_token, ['access', 'short_lived'])
+    if (record === undefined) return graphError(190)
+    const fields = (request.query.fields ?? 'id').split(',')
+    return { status: 200, json: Object.fromEntries(Object.entries(this.wire.meFields(record.user)).filter(([k]) => fields.includes(k) || k === 'id')) }
+  }
+}
