@@ -5,9 +5,10 @@ import { instagramModule } from './instagram.js'
 import type { Platform, PlatformSpec } from './platform.js'
 import type { ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
+import { threadsModule } from './threads.js'
 import { tiktokModule } from './tiktok.js'
 
-export const PLATFORM_MODULES = [instagramModule, tiktokModule, redditModule] as const
+export const PLATFORM_MODULES = [instagramModule, tiktokModule, redditModule, threadsModule] as const
 
 export type PlatformName = typeof PLATFORM_MODULES[number]['spec']['name']
 export const PLATFORM_NAMES: readonly PlatformName[] = PLATFORM_MODULES.map((m) => m.spec.name)

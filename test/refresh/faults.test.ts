@@ -8,6 +8,7 @@ import type { RunSummary } from '../../src/refresh/summary.js'
 import type { TokenStore } from '../../src/store/token-store.js'
 import type { Fault } from '../fakes/fake-server.js'
 import { InstagramFake } from '../fakes/instagram.js'
+import { ThreadsFake } from '../fakes/threads.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { TiktokFake } from '../fakes/tiktok.js'
@@ -32,7 +33,8 @@ const FAULTS: Array<[string, Fault, Expected]> = [
 const FAKES: Record<PlatformName, (t: Test) => Promise<OAuthFake>> = {
   reddit: async (t) => await RedditFake.start(t),
   tiktok: async (t) => await TiktokFake.start(t),
-  instagram: async (t) => await InstagramFake.start(t)
+  instagram: async (t) => await InstagramFake.start(t),
+  threads: async (t) => await ThreadsFake.start(t)
 }
 
 interface Harness {

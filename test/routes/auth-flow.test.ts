@@ -9,6 +9,7 @@ import { InstagramFake } from '../fakes/instagram.js'
 import { startJwksIssuer, type JwksIssuer } from '../fakes/jwks-issuer.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
 import { RedditFake } from '../fakes/reddit.js'
+import { ThreadsFake } from '../fakes/threads.js'
 import { TiktokFake } from '../fakes/tiktok.js'
 import { buildApp, createTestTable, LogCapture } from '../helper.js'
 import { Browser, callback, startFlow } from '../helpers/connect-flow.js'
@@ -20,7 +21,8 @@ const table = await createTestTable(t, 'auth-flow')
 const fakes = {
   instagram: await InstagramFake.start(t),
   tiktok: await TiktokFake.start(t),
-  reddit: await RedditFake.start(t)
+  reddit: await RedditFake.start(t),
+  threads: await ThreadsFake.start(t)
 } satisfies Record<PlatformName, OAuthFake>
 const ENCRYPTION_KEY = generateEncryptionKey('k1')
 const tokens = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(parseEncryptionKeys(ENCRYPTION_KEY)) })
@@ -33,7 +35,8 @@ const app: FastifyInstance = await buildApp(t, {
     ...issuer.env,
     ...fakes.instagram.env(),
     ...fakes.tiktok.env(),
-    ...fakes.reddit.env()
+    ...fakes.reddit.env(),
+    ...fakes.threads.env()
   },
   dynamo: table.dynamo,
   logs
@@ -91,6 +94,12 @@ async function walk (t: Test, platform: PlatformName, expectRevoked: boolean): P
 t.test('Instagram: code → long-lived token → account; no revocation endpoint', async (t) => {
   await walk(t, 'instagram', false)
   t.equal(fakes.instagram.requestsTo('exchange').length, 1, 'the short-lived token was exchanged for a long-lived one')
+})
+
+t.test('Threads: code → long-lived token (th_exchange_token) → account from /v1.0/me; no revocation endpoint', async (t) => {
+  await walk(t, 'threads', false)
+  t.equal(fakes.threads.requestsTo('exchange').length, 1, 'the short-lived token was exchanged for a long-lived one')
+  t.equal(fakes.threads.requestsTo('exchange')[0]?.query.grant_type, 'th_exchange_token')
 })
 
 t.test('Instagram: the {data:[…]} code-exchange shape too', async (t) => {

@@ -87,7 +87,7 @@ t.test('start', async (t) => {
 
   t.test('an unknown platform is 404', async (t) => {
     const { browser } = await signedIn()
-    for (const name of ['facebook', 'threads', 'REDDIT', 'reddit%00']) {
+    for (const name of ['facebook', 'mastodon', 'REDDIT', 'reddit%00']) {
       const res = await browser.get(app, `/api/auth/${name}`)
       t.equal(res.statusCode, 404, name)
       t.same(res.json(), { ok: false, error: 'not_found' })

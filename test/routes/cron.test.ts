@@ -39,7 +39,7 @@ t.test('a run refreshes what is due, answers the contract body, and /last report
   const body = res.json()
   t.match(body, { ok: true, done: true, skipped: false, refreshed: 5, failed: 0, needsReauth: 0, deferred: 0, runId: String })
   t.type(body.durationMs, 'number')
-  t.same(body.results.map((r: { platform: string }) => r.platform).sort(), ['instagram', 'reddit', 'tiktok'])
+  t.same(body.results.map((r: { platform: string }) => r.platform).sort(), ['instagram', 'reddit', 'threads', 'tiktok'])
   t.same(body.results.find((r: { platform: string }) => r.platform === 'reddit'), { platform: 'reddit', configured: true, due: 5, refreshed: 5, failed: 0, needsReauth: 0, deferred: 0 })
   t.same(body.results.find((r: { platform: string }) => r.platform === 'tiktok'), { platform: 'tiktok', configured: false, due: 0, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0 })
   t.notOk('partial' in body)

@@ -105,7 +105,8 @@ t.test('status: every platform, in the contract\'s shape, never a token', async 
         account: { id: 't2_status-user', username: 'name_status-user' },
         expiresAt: '2030-01-01T12:00:00.000Z',
         scopes: ['identity', 'read']
-      }
+      },
+      threads: { status: 'not_configured' }
     }
   })
   t.notMatch(res.body, grant.accessToken)
