@@ -3,6 +3,7 @@
 import type { Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
 import type { Config } from './config.js'
+import { clientErrorHandler } from './client-error.js'
 import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
 
 export function serverOptions (config: Pick<Config, 'logLevel' | 'nodeEnv'>, stream?: NodeJS.WritableStream): FastifyHttpOptions<Server> {
@@ -26,6 +27,8 @@ export function serverOptions (config: Pick<Config, 'logLevel' | 'nodeEnv'>, str
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     return503OnClosing: true,
+    // Parser refusals answered in the contract's shape, logged without the raw bytes (client-error.ts).
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   }
