@@ -106,7 +106,9 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!consumed.consumed) return invalid(consumed.reason)
     // The state is spent: its cookie has no further use.
     reply.clearCookie(flowCookieName(platform.name), cookieOptions)
-    const { returnTo, ownerUserId, codeVerifier } = consumed.state
+    const { ownerUserId, codeVerifier } = consumed.state
+    // Checked again on the way out: the item may predate a stricter rule.
+    const returnTo = safeReturnTo(consumed.state.returnTo, app.config.appUrl)
 
     const providerError = single(request.query.error)
     if (providerError !== undefined) return finish(callbackErrorOf(providerError), `provider_${loggableCode(providerError)}`, returnTo)

@@ -1,11 +1,11 @@
 // The connect flow's start and callback against DynamoDB Local, a local JWKS issuer and the fake Reddit;
 // every bad input of issue 5 that concerns the state, the cookie, the provider and returnTo.
 import t, { type Test } from 'tap'
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { DEFAULT_RETURN_TO } from '../../src/auth/return-to.js'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { STATE_LIFETIME_MS } from '../../src/store/oauth-state.js'
-import { stateItemKey } from '../../src/store/oauth-state-params.js'
+import { STATE_ATTR, stateItemKey } from '../../src/store/oauth-state-params.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { startJwksIssuer } from '../fakes/jwks-issuer.js'
 import { RedditFake } from '../fakes/reddit.js'
@@ -364,11 +364,27 @@ t.test('callback', async (t) => {
 
   t.test('returnTo attacks end on APP_URL after the provider too', async (t) => {
     const { browser } = await signedIn()
-    for (const returnTo of ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example']) {
+    for (const returnTo of ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example', '/a/..//evil.example']) {
       reddit.denyNext = 1
       const { back } = await toProvider(browser, returnTo)
       expectFailure(t, await callback(app, browser, back), 'access_denied', 'reddit')
     }
+  })
+
+  // Regression (issue 14): the state's returnTo is checked again when it is consumed, so an item
+  // written before a fix (or by anything but the start route) cannot send the browser elsewhere.
+  t.test('a stored returnTo that is not a plain path is replaced when the state is consumed', async (t) => {
+    const { browser } = await signedIn()
+    const { state, back } = await toProvider(browser, '/fine')
+    await table.dynamo.doc.send(new UpdateCommand({
+      TableName: table.name,
+      Key: stateItemKey({ state, platform: 'reddit' }),
+      UpdateExpression: 'SET #r = :r',
+      ExpressionAttributeNames: { '#r': STATE_ATTR.returnTo },
+      ExpressionAttributeValues: { ':r': '//evil.example' }
+    }))
+    const res = await callback(app, browser, back)
+    t.equal(res.headers.location, `${APP_URL}${DEFAULT_RETURN_TO}?connected=reddit`)
   })
 
   t.test('a HEAD request neither starts a flow nor consumes a state', async (t) => {
