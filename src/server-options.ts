@@ -28,8 +28,14 @@ export const CONNECTION_LIMITS = {
 } as const
 export type ConnectionLimits = { readonly [K in keyof typeof CONNECTION_LIMITS]: number }
 
+/** Fastify takes a hop count too, but its types do not: a count is the function proxy-addr would make. */
+function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust
+  return trust === false ? false : [...trust]
+}
+
 export function serverOptions (
-  config: Pick<Config, 'logLevel' | 'nodeEnv'>,
+  config: Pick<Config, 'logLevel' | 'nodeEnv'> & Partial<Pick<Config, 'trustProxy'>>,
   stream?: NodeJS.WritableStream,
   limits: ConnectionLimits = CONNECTION_LIMITS
 ): FastifyHttpOptions<Server> {
@@ -43,8 +49,9 @@ export function serverOptions (
       },
       ...(stream === undefined ? {} : { stream })
     },
-    // Behind Amplify / a load balancer: the client address comes from X-Forwarded-For.
-    trustProxy: true,
+    // Only as far as the deployment's proxies go (TRUST_PROXY): `true` would take any client's
+    // X-Forwarded-For as its address.
+    trustProxy: trustProxyOption(config.trustProxy ?? false),
     bodyLimit: 64 * 1024,
     // Fastify has no option for maxConnections, headersTimeout or the checking interval: build the
     // server here with every limit, so nothing depends on Fastify applying some of them.

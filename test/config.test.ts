@@ -193,3 +193,14 @@ t.test("the README's configuration table is the one generated from ENV_SCHEMA", 
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   t.ok(readme.includes(renderReadmeTable()), 'README is current: paste `node --import tsx scripts/write-env-example.ts --readme` under ## Configuration')
 })
+
+t.test('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; anything else is named', async (t) => {
+  t.equal(loadConfig(testEnv()).trustProxy, false)
+  t.equal(loadConfig(testEnv({ TRUST_PROXY: '1' })).trustProxy, 1)
+  t.same(loadConfig(testEnv({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12,loopback, ::1, fd00::/8' })).trustProxy, ['10.0.0.0/8', '172.16.0.0/12', 'loopback', '::1', 'fd00::/8'])
+  for (const bad of ['true', 'CANARY', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', ',']) {
+    const err = configError(t, testEnv({ TRUST_PROXY: bad }))
+    t.same(err.variables, ['TRUST_PROXY'], bad)
+    t.notOk(err.message.includes('CANARY'))
+  }
+})
