@@ -7,6 +7,7 @@ import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
 import type { PlatformConfig, PlatformName, PlatformSpec, PlatformUrls } from './platforms/platform.js'
 import { PLATFORM_SPECS } from './platforms/specs.js'
+import { isPlainHttpRemote, isWeakKey, secretWeakness } from './secret-strength.js'
 
 const Ajv = AjvModule.default
 
@@ -196,8 +197,25 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
 
   const cronSecrets = splitList(str('CRON_SECRET'))
   const internalApiKeys = splitList(str('INTERNAL_API_KEY'))
-  if (cronSecrets.some((s) => s.length < 16)) warnings.push('CRON_SECRET holds a secret shorter than 16 characters')
-  if (internalApiKeys.some((s) => s.length < 16)) warnings.push('INTERNAL_API_KEY holds a key shorter than 16 characters')
+  // Weak secrets and plain-http endpoints: refused in production, warned about elsewhere.
+  const weak = (name: string, why: string): void => {
+    if (production) problems.set(name, why)
+    else warnings.push(`${name} ${why}`)
+  }
+  for (const [name, secrets] of [['CRON_SECRET', cronSecrets], ['INTERNAL_API_KEY', internalApiKeys], ['COOKIE_SECRET', [str('COOKIE_SECRET') ?? '']]] as const) {
+    if (problems.has(name)) continue
+    const why = secrets.map(secretWeakness).find((w) => w !== undefined)
+    if (why !== undefined) weak(name, why)
+  }
+  if (encryptionKeys.some((k) => isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+  if (production) {
+    // Loopback aside (local emulators, the fakes): tokens, codes and secrets never cross plain http.
+    const urlVars = Object.keys(ENV_SCHEMA.properties).filter((name) => (name.endsWith('_URL') || name.endsWith('_URI') || name === 'COGNITO_ISSUER') && name !== 'DYNAMODB_ENDPOINT')
+    for (const name of urlVars) {
+      const value = str(name)
+      if (!problems.has(name) && value !== undefined && isPlainHttpRemote(value)) problems.set(name, 'must be https:// in production (http only for loopback)')
+    }
+  }
   if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
 
   if (problems.size > 0) throw new ConfigError(problems)

@@ -111,8 +111,8 @@ t.test('the production build: dist/server.js, production imports only, starts wi
       TOKENS_TABLE: table,
       COOKIE_SECRET: 'cookie-secret-0123456789abcdef0123456789',
       TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-      CRON_SECRET: 'cron-secret-0123456789abcdef',
-      INTERNAL_API_KEY: 'internal-key-0123456789abcdef',
+      CRON_SECRET: 'cron-secret-0123456789abcdefghijklmn',
+      INTERNAL_API_KEY: 'internal-key-0123456789abcdefghijklm',
       APP_URL: 'https://huntaze.example',
       COGNITO_USER_POOL_ID: 'us-east-1_Smoke1',
       COGNITO_CLIENT_ID: 'smoke-client'
