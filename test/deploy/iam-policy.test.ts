@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { createTable, dueReport, lockRelease, lockStatus, type OpsContext } from '../../src/cli/commands.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
 import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
+import { iamTemplate, IAM_TEMPLATE_PATH, renderIamTemplate } from '../../scripts/write-iam-template.js'
 import { BY_EXPIRY_INDEX, DEFAULT_TABLE_NAME } from '../../src/store/table.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -146,4 +147,21 @@ t.test('table management never runs on the service path against AWS', async (t) 
   for (const file of callers) t.ok(file === 'src/server.ts' || isOps(file), `${file} may call ensureTable`)
   const server = readFileSync(join(ROOT, 'src', 'server.ts'), 'utf8')
   t.match(server, /if \(config\.aws\.dynamodbEndpoint !== undefined\) \{[\s\S]*?ensureTable\(/, 'server.ts creates the table only for a configured endpoint')
+})
+
+// Issue 14: the policies named a fixed table with `*` region and account. The stack template binds
+// both to the `TableName` parameter in its own region and account, with the documents' actions.
+t.test('infra/oauth-tokens-iam.json: both policies on the TableName parameter, in the stack\'s region and account', async (t) => {
+  t.equal(readFileSync(IAM_TEMPLATE_PATH, 'utf8'), renderIamTemplate(), 'current: run `npm run infra:iam`')
+  const template = iamTemplate() as { Parameters: Record<string, { Default?: unknown }>, Resources: Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string[], Resource: unknown }> } } }> }
+  t.equal(template.Parameters.TableName?.Default, DEFAULT_TABLE_NAME)
+  for (const [id, file] of [['ServicePolicy', 'oauth-tokens-minimal-iam.json'], ['OperatorsPolicy', 'oauth-tokens-ops-iam.json']] as const) {
+    const statements = template.Resources[id]?.Properties.PolicyDocument.Statement ?? []
+    t.same(sorted(statements.flatMap((s) => s.Action)), sorted(readPolicy(file).Statement.flatMap((s) => list(s.Action))), `${id}: the actions of ${file}`)
+    for (const s of statements) {
+      const arn = (s.Resource as { 'Fn::Sub'?: string })['Fn::Sub'] ?? ''
+      t.match(arn, /^arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table\/\$\{TableName\}(\/index\/byExpiry)?$/, `${id}: ${arn}`)
+      t.notOk(arn.includes('*'), 'no wildcard region, account or table')
+    }
+  }
 })
