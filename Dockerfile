@@ -2,7 +2,8 @@
 # a slim runtime holding only dist/ and production dependencies, run as the unprivileged `node` user.
 # Nothing here can be built on the machine that wrote it (no Docker engine): see README "Deploy".
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24: the active LTS (Node 20 reached end of life on 2026-04-30), the runtime npm scripts use too.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1) Build: dev dependencies (TypeScript) are needed to compile src/ to dist/.
 FROM ${NODE_IMAGE} AS build
@@ -28,7 +29,7 @@ ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=256 \
     PORT=3000 \
     HOST=0.0.0.0 \
-    AWS_NODE_SUPPRESS_NODE_VERSION_WARNING=1
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
@@ -38,7 +39,7 @@ COPY --chown=root:root package.json ./
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000
-# No curl in slim images: Node 20's own fetch. Liveness only; /readyz also checks DynamoDB.
+# No curl in slim images: Node's own fetch. Liveness only; /readyz also checks DynamoDB.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Signals go straight to node (exec form): close-with-grace drains requests on SIGTERM.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lays out the Amplify Hosting deployment bundle (.amplify-hosting/) from a built dist/:
 # compute/default holds dist/, package.json and production-only node_modules; deploy-manifest.json
-# sends every path to that Node 20 compute (it listens on port 3000, the service's default PORT).
+# sends every path to that Node 24 compute (nodejs24.x, the newest runtime Amplify Hosting compute
+# offers) (it listens on port 3000, the service's default PORT).
 # @see https://docs.aws.amazon.com/amplify/latest/userguide/ssr-deployment-specification.html
 set -euo pipefail
 
@@ -46,7 +47,7 @@ cat > "$out/deploy-manifest.json" <<JSON
     { "path": "/*", "target": { "kind": "Compute", "src": "default" } }
   ],
   "computeResources": [
-    { "name": "default", "runtime": "nodejs20.x", "entrypoint": "dist/server.js" }
+    { "name": "default", "runtime": "nodejs24.x", "entrypoint": "dist/server.js" }
   ]
 }
 JSON

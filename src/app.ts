@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from './config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from './errors.js'
 import cookie from '@fastify/cookie'
+import helmet from '@fastify/helmet'
 import configPlugin from './plugins/config.js'
 import identityPlugin from './plugins/identity.js'
 import platformsPlugin from './plugins/platforms.js'
@@ -28,6 +29,14 @@ export interface AppOptions {
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
   instance.addSchema(ErrorResponse)
+  // An API's headers: nothing here is a page to frame, script or sniff (every answer is JSON or a 302).
+  await instance.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+    frameguard: { action: 'deny' }
+  })
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
   await instance.register(platformsPlugin)

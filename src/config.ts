@@ -2,10 +2,12 @@
 // loadConfig(env) reads only the object it is given; one error names every bad variable, never a value.
 import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import AjvModule from 'ajv'
+import { isIP } from 'node:net'
 import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
 import type { PlatformConfig, PlatformSpec, PlatformUrls } from './platforms/platform.js'
 import { PLATFORM_SPECS, type PlatformName } from './platforms/registry.js'
+import { isPlainHttpRemote, isWeakKey, secretWeakness } from './secret-strength.js'
 
 const Ajv = AjvModule.default
 
@@ -33,6 +35,7 @@ const BASE_SCHEMA = {
   NODE_ENV: Enum(['development', 'production', 'test'], 'development', 'production: no embedded store, no generated secrets, Cognito required'),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port to listen on' }),
   HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
+  TRUST_PROXY: Type.Optional(Str('proxies in front of the service whose X-Forwarded-For is believed: a hop count (1 behind one load balancer or Amplify) or comma-separated addresses/CIDRs (loopback, uniquelocal as proxy-addr names them); unset = none')),
   LOG_LEVEL: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level'),
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
   DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
@@ -90,6 +93,8 @@ export interface Config {
   readonly port: number
   readonly host: string
   readonly logLevel: string
+  /** Fastify's trustProxy: false (unset), a hop count, or the proxies' addresses/CIDRs. */
+  readonly trustProxy: false | number | readonly string[]
   readonly aws: { readonly region: string, readonly dynamodbEndpoint?: string | undefined }
   readonly tokensTable: string
   /** Empty: the cron route answers 503 cron_disabled. */
@@ -194,6 +199,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     }
   }
 
+  const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems)
   const warnings: string[] = []
   const runBudgetMs = num('REFRESH_RUN_BUDGET_MS')
   const intervalMs = num('REFRESH_INTERVAL_MS')
@@ -208,8 +214,25 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
 
   const cronSecrets = splitList(str('CRON_SECRET'))
   const internalApiKeys = splitList(str('INTERNAL_API_KEY'))
-  if (cronSecrets.some((s) => s.length < 16)) warnings.push('CRON_SECRET holds a secret shorter than 16 characters')
-  if (internalApiKeys.some((s) => s.length < 16)) warnings.push('INTERNAL_API_KEY holds a key shorter than 16 characters')
+  // Weak secrets and plain-http endpoints: refused in production, warned about elsewhere.
+  const weak = (name: string, why: string): void => {
+    if (production) problems.set(name, why)
+    else warnings.push(`${name} ${why}`)
+  }
+  for (const [name, secrets] of [['CRON_SECRET', cronSecrets], ['INTERNAL_API_KEY', internalApiKeys], ['COOKIE_SECRET', [str('COOKIE_SECRET') ?? '']]] as const) {
+    if (problems.has(name)) continue
+    const why = secrets.map(secretWeakness).find((w) => w !== undefined)
+    if (why !== undefined) weak(name, why)
+  }
+  if (encryptionKeys.some((k) => isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+  if (production) {
+    // Loopback aside (local emulators, the fakes): tokens, codes and secrets never cross plain http.
+    const urlVars = Object.keys(ENV_SCHEMA.properties).filter((name) => (name.endsWith('_URL') || name.endsWith('_URI') || name === 'COGNITO_ISSUER') && name !== 'DYNAMODB_ENDPOINT')
+    for (const name of urlVars) {
+      const value = str(name)
+      if (!problems.has(name) && value !== undefined && isPlainHttpRemote(value)) problems.set(name, 'must be https:// in production (http only for loopback)')
+    }
+  }
   if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
 
   if (problems.size > 0) throw new ConfigError(problems)
@@ -219,6 +242,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     port: num('PORT'),
     host: String(raw.HOST),
     logLevel: String(raw.LOG_LEVEL),
+    trustProxy,
     aws: { region: String(raw.AWS_REGION), dynamodbEndpoint: str('DYNAMODB_ENDPOINT') },
     tokensTable: String(raw.TOKENS_TABLE),
     cronSecrets,
@@ -248,6 +272,27 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     platforms,
     warnings
   }
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY: a hop count, or addresses/CIDRs; never `true` (which believes any client's header). */
+function parseTrustProxy (value: string | undefined, problems: Map<string, string>): false | number | string[] {
+  if (value === undefined) return false
+  if (/^\d{1,2}$/.test(value)) return Number(value)
+  const entries = splitList(value)
+  const valid = (entry: string): boolean => {
+    if (PROXY_NAMES.has(entry)) return true
+    const [address = '', bits, ...rest] = entry.split('/')
+    const family = isIP(address)
+    if (family === 0 || rest.length > 0) return false
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+  }
+  if (entries.length === 0 || !entries.every(valid)) {
+    problems.set('TRUST_PROXY', 'must be a hop count or comma-separated IP addresses / CIDRs (loopback, linklocal, uniquelocal)')
+    return false
+  }
+  return entries
 }
 
 function platformConfig (

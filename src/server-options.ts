@@ -1,11 +1,44 @@
 // The Fastify options, in one function that server.ts and the test helper both call, so tests run
-// with the real logger, redaction and timeouts.
-import type { Server } from 'node:http'
+// with the real logger, redaction, timeouts and connection limits.
+import { createServer, type RequestListener, type Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
+import { clientErrorHandler } from './client-error.js'
 import type { Config } from './config.js'
 import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
 
-export function serverOptions (config: Pick<Config, 'logLevel' | 'nodeEnv'>, stream?: NodeJS.WritableStream): FastifyHttpOptions<Server> {
+/**
+ * Sized for one 512 MB container with a 256 MB V8 heap (docs/deploy.md has the reasoning and the
+ * probe): a slow client costs about its header limit until headersTimeout ends it.
+ */
+export const CONNECTION_LIMITS = {
+  /** Amplify's Cognito cookies (access + id token, ~2–8 KiB each) fit; a 100 KB bogus secret is a 431. */
+  maxHeaderSize: 32 * 1024,
+  /** ~1,024 × ≤ 40 KiB of header buffers and sockets ≈ 40 MB at worst, far under the container. */
+  maxConnections: 1_024,
+  /** A client gets this long to send its headers (Node's default is 60 s). */
+  headersTimeoutMs: 10_000,
+  /** …and this long for the whole request (the body limit is 64 KiB). */
+  requestTimeoutMs: 30_000,
+  /** Socket inactivity. */
+  connectionTimeoutMs: 30_000,
+  /** Idle keep-alive sockets close after this (the proxies in front reuse theirs within it). */
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node checks headersTimeout / requestTimeout (default 30 s, which held sockets 42 s). */
+  connectionsCheckingIntervalMs: 1_000
+} as const
+export type ConnectionLimits = { readonly [K in keyof typeof CONNECTION_LIMITS]: number }
+
+/** Fastify takes a hop count too, but its types do not: a count is the function proxy-addr would make. */
+function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust
+  return trust === false ? false : [...trust]
+}
+
+export function serverOptions (
+  config: Pick<Config, 'logLevel' | 'nodeEnv'> & Partial<Pick<Config, 'trustProxy'>>,
+  stream?: NodeJS.WritableStream,
+  limits: ConnectionLimits = CONNECTION_LIMITS
+): FastifyHttpOptions<Server> {
   return {
     logger: {
       level: config.logLevel,
@@ -16,16 +49,30 @@ export function serverOptions (config: Pick<Config, 'logLevel' | 'nodeEnv'>, str
       },
       ...(stream === undefined ? {} : { stream })
     },
-    // Behind Amplify / a load balancer: the client address comes from X-Forwarded-For.
-    trustProxy: true,
+    // Only as far as the deployment's proxies go (TRUST_PROXY): `true` would take any client's
+    // X-Forwarded-For as its address.
+    trustProxy: trustProxyOption(config.trustProxy ?? false),
     bodyLimit: 64 * 1024,
-    // Node's default 16 KiB header limit answers a bare 431 before any hook runs; at 128 KiB an oversized
-    // bogus credential (the cron guard's 100 KB case) still gets the contract's 401 body.
-    http: { maxHeaderSize: 128 * 1024 },
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    // Fastify has no option for maxConnections, headersTimeout or the checking interval: build the
+    // server here with every limit, so nothing depends on Fastify applying some of them.
+    serverFactory: (handler: RequestListener) => {
+      const server = createServer({
+        maxHeaderSize: limits.maxHeaderSize,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: limits.connectionsCheckingIntervalMs
+      }, handler)
+      server.setTimeout(limits.connectionTimeoutMs)
+      server.maxConnections = limits.maxConnections
+      return server
+    },
+    connectionTimeout: limits.connectionTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     return503OnClosing: true,
+    // Parser refusals answered in the contract's shape, logged without the raw bytes (client-error.ts).
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   }

@@ -156,15 +156,15 @@ t.test('TOKEN_ENCRYPTION_KEY: wrong length, not base64, duplicate id, empty — 
 })
 
 t.test('CRON_SECRET and INTERNAL_API_KEY are comma lists; short ones warn; a shared one is an error', async (t) => {
-  const config = loadConfig(testEnv({ CRON_SECRET: ' first-secret-0123456789, ,second-secret-0123456789 ,', INTERNAL_API_KEY: 'internal-a-0123456789,internal-b-0123456789' }))
-  t.same(config.cronSecrets, ['first-secret-0123456789', 'second-secret-0123456789'])
-  t.same(config.internalApiKeys, ['internal-a-0123456789', 'internal-b-0123456789'])
-  t.same(config.warnings.filter((w) => w.includes('shorter than 16')), [])
+  const config = loadConfig(testEnv({ CRON_SECRET: ' first-secret-0123456789abcdefghij, ,second-secret-0123456789abcdefghi ,', INTERNAL_API_KEY: 'internal-a-0123456789abcdefghijkl,internal-b-0123456789abcdefghijkl' }))
+  t.same(config.cronSecrets, ['first-secret-0123456789abcdefghij', 'second-secret-0123456789abcdefghi'])
+  t.same(config.internalApiKeys, ['internal-a-0123456789abcdefghijkl', 'internal-b-0123456789abcdefghijkl'])
+  t.same(config.warnings.filter((w) => w.includes('shorter than 32')), [])
   const none = loadConfig(testEnv({ CRON_SECRET: undefined, INTERNAL_API_KEY: '' }))
   t.same(none.cronSecrets, [])
   t.same(none.internalApiKeys, [])
   const short = loadConfig(testEnv({ CRON_SECRET: 'CANARY-short', INTERNAL_API_KEY: 'short' }))
-  t.equal(short.warnings.filter((w) => w.includes('shorter than 16')).length, 2)
+  t.equal(short.warnings.filter((w) => w.includes('shorter than 32')).length, 2)
   t.notOk(short.warnings.join(' ').includes('CANARY'))
   const err = configError(t, testEnv({ CRON_SECRET: 'shared-secret-CANARY-1234,other-0123456789abc', INTERNAL_API_KEY: 'shared-secret-CANARY-1234' }))
   t.same(err.variables, ['INTERNAL_API_KEY'])
@@ -192,4 +192,43 @@ t.test('.env.example lists exactly the variables of ENV_SCHEMA, each with a comm
 t.test("the README's configuration table is the one generated from ENV_SCHEMA", async (t) => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   t.ok(readme.includes(renderReadmeTable()), 'README is current: paste `node --import tsx scripts/write-env-example.ts --readme` under ## Configuration')
+})
+
+t.test('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; anything else is named', async (t) => {
+  t.equal(loadConfig(testEnv()).trustProxy, false)
+  t.equal(loadConfig(testEnv({ TRUST_PROXY: '1' })).trustProxy, 1)
+  t.same(loadConfig(testEnv({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12,loopback, ::1, fd00::/8' })).trustProxy, ['10.0.0.0/8', '172.16.0.0/12', 'loopback', '::1', 'fd00::/8'])
+  for (const bad of ['true', 'CANARY', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', ',']) {
+    const err = configError(t, testEnv({ TRUST_PROXY: bad }))
+    t.same(err.variables, ['TRUST_PROXY'], bad)
+    t.notOk(err.message.includes('CANARY'))
+  }
+})
+
+// Regression (issue 14): a one-character CRON_SECRET only warned and an all-zero key was accepted.
+t.test('production refuses weak secrets and plain-http URLs in one error naming each, never a value', async (t) => {
+  const prod = { NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client' }
+  t.ok(loadConfig(testEnv({ ...prod, CRON_SECRET: 'c'.repeat(0) + 'CronSecret-0123456789-abcdefghijk', INTERNAL_API_KEY: 'InternalKey-0123456789-abcdefghijk' })), 'strong secrets pass')
+  const zeroKey = `k1:${Buffer.alloc(32).toString('base64')}`
+  const err = configError(t, testEnv({
+    ...prod,
+    CRON_SECRET: 'x',
+    INTERNAL_API_KEY: 'CANARY'.repeat(6),
+    COOKIE_SECRET: 'CANARY' + 'ab'.repeat(16),
+    TOKEN_ENCRYPTION_KEY: zeroKey,
+    APP_URL: 'http://huntaze.example',
+    REDDIT_TOKEN_URL: 'http://reddit.example/token',
+    REAUTH_WEBHOOK_URL: 'http://hooks.example/CANARY',
+    COGNITO_ISSUER: 'http://issuer.example/pool'
+  }))
+  t.same([...err.variables].sort(), ['APP_URL', 'COGNITO_ISSUER', 'COOKIE_SECRET', 'CRON_SECRET', 'INTERNAL_API_KEY', 'REAUTH_WEBHOOK_URL', 'REDDIT_TOKEN_URL', 'TOKEN_ENCRYPTION_KEY'])
+  t.match(err.message, /CRON_SECRET \(holds a secret shorter than 32 characters\)/)
+  t.match(err.message, /INTERNAL_API_KEY \(holds a low-entropy secret/)
+  t.match(err.message, /TOKEN_ENCRYPTION_KEY \(holds a key that is not random/)
+  t.match(err.message, /APP_URL \(must be https:\/\/ in production/)
+  t.notOk(err.message.includes('CANARY') || err.message.includes(zeroKey.slice(3)), 'no value echoed')
+  // Loopback stays allowed (local emulators, fakes), and the same weak values only warn outside production.
+  t.ok(loadConfig(testEnv({ ...prod, APP_URL: 'http://localhost:3000', REDDIT_TOKEN_URL: 'http://127.0.0.1:9/token', COGNITO_ISSUER: 'http://[::1]:9229/pool' })))
+  const dev = loadConfig(testEnv({ CRON_SECRET: 'x', TOKEN_ENCRYPTION_KEY: zeroKey, APP_URL: 'http://huntaze.example' }))
+  t.ok(dev.warnings.some((w) => w.startsWith('CRON_SECRET ')) && dev.warnings.some((w) => w.startsWith('TOKEN_ENCRYPTION_KEY ')), 'warned outside production')
 })

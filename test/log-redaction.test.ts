@@ -1,8 +1,11 @@
 // No secret reaches a log line: headers, cookies, cron secrets, query values (an OAuth callback's code
 // and state), and tokens inside logged objects — through the real logger options of server-options.ts.
+import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { redactUrl } from '../src/log-redaction.js'
-import { buildApp, LogCapture } from './helper.js'
+import { startJwksIssuer } from './fakes/jwks-issuer.js'
+import { buildApp, createTestTable, LogCapture } from './helper.js'
 
 const CANARY = 'CANARY7f3a'
 
@@ -54,4 +57,46 @@ t.test('redactUrl keeps the path and the keys, and only the values of safe keys'
   t.equal(redactUrl('/cron?wait=true'), '/cron?wait=true')
   t.equal(redactUrl('/x?platform=reddit&error=access_denied&returnTo=%2Fsecret'), '/x?platform=reddit&error=access_denied&returnTo=[Redacted]')
   t.equal(redactUrl('/x?'), '/x?')
+})
+
+// Regression (issue 14): at trace, Fastify's client-error handler logged `err.rawPacket`, the raw bytes
+// of the connection's buffer as a decimal array that text redaction never sees; a cron secret and a
+// JWT sent just before a header with a bare LF were read back from it.
+t.test('at trace, a malformed request after a valid cron secret and JWT on one connection logs neither', async (t) => {
+  const issuer = await startJwksIssuer()
+  t.teardown(() => issuer.close())
+  const table = await createTestTable(t, 'trace')
+  const secret = `${CANARY}-cron-secret-0123456789`
+  const jwt = await issuer.accessToken({ sub: 'trace-user' })
+  const logs = new LogCapture()
+  const app = await buildApp(t, { env: { LOG_LEVEL: 'trace', TOKENS_TABLE: table.name, CRON_SECRET: secret, ...issuer.env }, dynamo: table.dynamo, logs })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  // Both credentials are valid ones: what is at stake is a secret that works.
+  t.equal((await app.inject({ url: '/api/cron/refresh-oauth/last', headers: { 'x-cron-secret': secret } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/api/platforms/status', headers: { authorization: `Bearer ${jwt}` } })).statusCode, 200)
+
+  const socket = connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  let answer = ''
+  socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+  // Pipelined on one connection: the two valid requests sit in the parser's buffer with the bad one.
+  socket.write(
+    `GET /api/cron/refresh-oauth/last HTTP/1.1\r\nHost: localhost\r\nx-cron-secret: ${secret}\r\n\r\n` +
+    `GET /api/platforms/status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${jwt}\r\n\r\n` +
+    'GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: one\ntwo\r\n\r\n'
+  )
+  await once(socket, 'close')
+
+  // The parser refuses the buffer before the two async handlers answer: one 400 closes the connection.
+  const statuses = [...answer.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1])
+  t.same(statuses, ['400'], 'the malformed request refused')
+  t.match(answer, /\r\n\r\n\{"ok":false,"error":"bad_request"\}$/, 'the contract body for the malformed request')
+  t.ok(logs.lines.some((l) => l.includes('"clientError"')), 'the client error was logged (its code only)')
+  const decimal = (value: string): string => [...Buffer.from(value)].join(',')
+  for (const [name, value] of [['cron secret', secret], ['JWT', jwt], ['JWT signature', jwt.split('.')[2] ?? jwt]] as const) {
+    t.same(logs.lines.filter((l) => l.includes(value)), [], `${name}: not in any line as text`)
+    t.same(logs.lines.filter((l) => l.replaceAll(' ', '').includes(decimal(value.slice(0, 24)))), [], `${name}: not in any line as bytes`)
+  }
+  t.same(logs.lines.filter((l) => l.includes('rawPacket')), [], 'no raw packet logged')
 })

@@ -16,8 +16,8 @@ const productionEnv = (table: string): Env => ({
   TOKENS_TABLE: table,
   COOKIE_SECRET: `${CANARY}-cookie-secret-0123456789abcdef`,
   TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-  CRON_SECRET: `${CANARY}-cron-secret`,
-  INTERNAL_API_KEY: `${CANARY}-internal-key`,
+  CRON_SECRET: `${CANARY}-cron-secret-0123456789abcdef`,
+  INTERNAL_API_KEY: `${CANARY}-internal-key-0123456789abcdef`,
   APP_URL: 'https://app.example.test',
   COGNITO_USER_POOL_ID: 'us-east-1_Test123',
   COGNITO_CLIENT_ID: 'test-client'

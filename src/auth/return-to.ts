@@ -16,16 +16,30 @@ function isPlainPath (value: string): boolean {
     !CONTROL_CHARS.test(value)
 }
 
+/** `value` as the browser would resolve it on the app: dot segments applied (`/a/..//x` is `//x`). */
+function normalised (value: string, origin: string): string | undefined {
+  try {
+    const url = new URL(`${origin}${value}`)
+    return url.origin === origin ? `${url.pathname}${url.search}` : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Answers a safe app path for `candidate`, or the default. Every percent-decoding layer must be a
- * plain path too (`/%2F%2Fevil.example`, `/%5Cevil.example` are refused), and the path resolved against
- * the app URL must stay on the app's origin. The fragment is dropped: the redirect adds a query after it.
+ * plain path too (`/%2F%2Fevil.example`, `/%5Cevil.example` are refused), before and after its dot
+ * segments are resolved (`/a/..//evil.example`, `/a/..%2F%2Fevil.example`), and the path resolved
+ * against the app URL must stay on the app's origin. The callback calls it again on the stored value.
+ * The fragment is dropped: the redirect adds a query after it.
  */
 export function safeReturnTo (candidate: unknown, appUrl: string): string {
   if (typeof candidate !== 'string' || candidate === '' || candidate.length > MAX_RETURN_TO_LENGTH) return DEFAULT_RETURN_TO
+  const origin = new URL(appUrl).origin
   let layer = candidate
   for (let depth = 0; depth < 5; depth++) {
-    if (!isPlainPath(layer)) return DEFAULT_RETURN_TO
+    const resolvedLayer = normalised(layer, origin)
+    if (!isPlainPath(layer) || resolvedLayer === undefined || !isPlainPath(resolvedLayer)) return DEFAULT_RETURN_TO
     let decoded: string
     try {
       decoded = decodeURIComponent(layer)
@@ -37,10 +51,7 @@ export function safeReturnTo (candidate: unknown, appUrl: string): string {
     // Still encoded after five layers: nobody writes that by accident.
     if (depth === 4) return DEFAULT_RETURN_TO
   }
-  const app = new URL(appUrl)
-  const resolved = new URL(`${app.origin}${candidate}`)
-  if (resolved.origin !== app.origin) return DEFAULT_RETURN_TO
-  return `${resolved.pathname}${resolved.search}`
+  return normalised(candidate, origin) ?? DEFAULT_RETURN_TO
 }
 
 /** `<APP_URL><returnTo>` with `params` set on its query (`?` or `&` as the path needs). */

@@ -20,6 +20,18 @@ export interface OpsContext {
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, storeUnavailable: 3 } as const
 
+// Control characters (C0, DEL, C1), and the line and paragraph separators some terminals honour.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * A stored value fit for an operator's terminal: the lock item can be written by anything with table
+ * access, and an escape sequence in a run id must not rewrite the screen or forge a line.
+ */
+export function printable (value: unknown): string {
+  return String(value).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 const iso = (ms: number | null | undefined): string => ms === null || ms === undefined ? '-' : new Date(ms).toISOString()
 
 function lockOf (ctx: OpsContext) {
@@ -31,16 +43,16 @@ export async function lockStatus (ctx: OpsContext): Promise<number> {
   const nowMs = ctx.now()
   ctx.out(`table: ${ctx.config.tokensTable}`)
   if (state.runId === null) ctx.out('lock: free')
-  else if (state.held) ctx.out(`lock: held by run ${state.runId} since ${iso(state.acquiredAtMs)}, lease ends ${iso(state.expiresAtMs)} (in ${Math.ceil(((state.expiresAtMs ?? nowMs) - nowMs) / 1000)} s)`)
-  else ctx.out(`lock: lease of run ${state.runId} ended ${iso(state.expiresAtMs)} (free to take; \`lock release --force\` clears it)`)
+  else if (state.held) ctx.out(`lock: held by run ${printable(state.runId)} since ${iso(state.acquiredAtMs)}, lease ends ${iso(state.expiresAtMs)} (in ${Math.ceil(((state.expiresAtMs ?? nowMs) - nowMs) / 1000)} s)`)
+  else ctx.out(`lock: lease of run ${printable(state.runId)} ended ${iso(state.expiresAtMs)} (free to take; \`lock release --force\` clears it)`)
   const last = decodeRunSummary(state.lastRun)
   if (last === null) {
     ctx.out('last run: none recorded')
   } else {
-    ctx.out(`last run: ${last.runId} finished ${iso(last.finishedAtMs)} in ${last.durationMs} ms${last.partial ? ' (partial)' : ''}${last.error === undefined ? '' : ` error=${last.error}`}`)
+    ctx.out(`last run: ${printable(last.runId)} finished ${iso(last.finishedAtMs)} in ${last.durationMs} ms${last.partial ? ' (partial)' : ''}${last.error === undefined ? '' : ` error=${printable(last.error)}`}`)
     ctx.out(`  refreshed=${last.refreshed} failed=${last.failed} needsReauth=${last.needsReauth} deferred=${last.deferred}`)
     for (const r of last.results) {
-      ctx.out(`  ${r.platform}: ${r.configured ? `due=${r.due} refreshed=${r.refreshed} failed=${r.failed} needsReauth=${r.needsReauth} deferred=${r.deferred}` : 'not configured'}`)
+      ctx.out(`  ${printable(r.platform)}: ${r.configured ? `due=${r.due} refreshed=${r.refreshed} failed=${r.failed} needsReauth=${r.needsReauth} deferred=${r.deferred}` : 'not configured'}`)
     }
   }
   return EXIT.ok
@@ -52,12 +64,12 @@ export async function lockRelease (ctx: OpsContext, options: { runId?: string | 
   if (options.runId !== undefined) {
     const result = await lock.release(options.runId)
     if (result.released) {
-      ctx.out(`released: the lock held by run ${options.runId} is free`)
+      ctx.out(`released: the lock held by run ${printable(options.runId)} is free`)
       return EXIT.ok
     }
     ctx.out(result.reason === RELEASE_FAILURES.notHeld
       ? 'not released: the lock is not held'
-      : `not released: the lock is held by run ${result.heldBy ?? '?'}, not ${options.runId}`)
+      : `not released: the lock is held by run ${printable(result.heldBy ?? '?')}, not ${printable(options.runId)}`)
     return EXIT.refused
   }
   if (options.force) {
@@ -68,7 +80,7 @@ export async function lockRelease (ctx: OpsContext, options: { runId?: string | 
     }
     ctx.out(result.reason === RELEASE_FAILURES.notHeld
       ? 'not released: the lock is not held'
-      : `not released: run ${result.heldBy ?? '?'} holds a live lease until ${iso(result.expiresAtMs)}; wait for it to end or use --run-id`)
+      : `not released: run ${printable(result.heldBy ?? '?')} holds a live lease until ${iso(result.expiresAtMs)}; wait for it to end or use --run-id`)
     return EXIT.refused
   }
   ctx.out('usage: lock release --run-id <id> | --force')

@@ -58,6 +58,8 @@ export interface CognitoVerifierOptions {
   readonly jwksUrl?: string | undefined
   readonly fetch?: typeof fetch | undefined
   readonly timeoutMs?: number | undefined
+  /** The clock of the download backoff (tests). */
+  readonly now?: (() => number) | undefined
 }
 
 export interface CognitoVerifier {
@@ -65,24 +67,64 @@ export interface CognitoVerifier {
   verify (jwt: string, expectedUse?: TokenUse): Promise<Identity>
 }
 
-/** The JWKS download through the injected fetch, with a timeout (the default fetcher refuses http:). */
-function jwksFetcher (fetchImpl: typeof fetch, timeoutMs: number): Fetcher {
+/** A pool's JWKS is a few keys (~1–2 KiB); anything near this is not one. */
+export const JWKS_MAX_BYTES = 64 * 1024
+/** After a failed download, no new attempt for this long, doubling per failure up to the maximum. */
+export const JWKS_BACKOFF = { firstMs: 1_000, maxMs: 60_000 } as const
+
+/** Reads at most `maxBytes` of `response`'s body; more is an error, not a truncation. */
+async function boundedBody (response: Response, maxBytes: number): Promise<ArrayBuffer> {
+  const declared = Number(response.headers.get('content-length') ?? 0)
+  if (declared > maxBytes) throw new Error('too large')
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength
+    if (size > maxBytes) throw new Error('too large')
+    chunks.push(chunk)
+  }
+  const body = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) { body.set(chunk, offset); offset += chunk.byteLength }
+  return body.buffer
+}
+
+/**
+ * The JWKS download through the injected fetch (the default fetcher refuses http:): a timeout, no
+ * redirect followed, a size cap, and a backoff after failures, so a down host is not asked again on
+ * every token with an unknown kid.
+ */
+function jwksFetcher (fetchImpl: typeof fetch, timeoutMs: number, now: () => number): Fetcher {
+  let failures = 0
+  let retryAtMs = 0
   return {
     async fetch (uri) {
-      let response: Response
+      if (now() < retryAtMs) throw new FetchError(uri, 'backing off after a failed download')
       try {
-        response = await fetchImpl(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
+        const response = await fetchImpl(uri, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual', headers: { accept: 'application/json' } })
+        if (response.status !== 200) {
+          await response.body?.cancel()
+          throw new Error(`status ${response.status}`)
+        }
+        const body = await boundedBody(response, JWKS_MAX_BYTES)
+        failures = 0
+        return body
       } catch (err) {
-        throw new FetchError(uri, (err as Error).name)
+        failures++
+        retryAtMs = now() + Math.min(JWKS_BACKOFF.firstMs * 2 ** (failures - 1), JWKS_BACKOFF.maxMs)
+        throw new FetchError(uri, err instanceof Error && err.message.startsWith('status ') ? err.message : errorNameOf(err))
       }
-      if (response.status !== 200) throw new FetchError(uri, `status ${response.status}`)
-      return await response.arrayBuffer()
     }
   }
 }
 
+function errorNameOf (err: unknown): string {
+  if (err instanceof Error) return err.message === 'too large' ? 'too large' : err.name
+  return 'unknown'
+}
+
 export function createCognitoVerifier (options: CognitoVerifierOptions): CognitoVerifier {
-  const jwksCache = new SimpleJwksCache({ fetcher: jwksFetcher(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 3_000) })
+  const jwksCache = new SimpleJwksCache({ fetcher: jwksFetcher(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 3_000, options.now ?? Date.now) })
   const clientId = options.clientId
   let verifyJwt: (jwt: string) => Promise<JwtPayload>
   if (options.issuer !== undefined) {

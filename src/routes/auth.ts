@@ -5,8 +5,10 @@
 // @see https://datatracker.ietf.org/doc/html/rfc9700 (OAuth 2.0 security BCP) and docs/connect-flow.md
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { completeConnect, CONNECTED } from '../auth/connect-flow.js'
+import { flowStartRateLimit } from '../auth/flow-rate.js'
 import { bindingHash, codeChallengeS256, randomCodeVerifier, randomToken } from '../auth/pkce.js'
 import { appRedirect, safeReturnTo } from '../auth/return-to.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
@@ -23,7 +25,7 @@ const PlatformParams = Type.Object({ platform: Type.String({ maxLength: 40 }) })
 const Loose = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
 const StartQuery = Type.Object({ returnTo: Loose })
 const CallbackQuery = Type.Object({ code: Loose, state: Loose, error: Loose })
-const Errors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse }
+const Errors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 export function platformOr404 (app: FastifyInstance, name: string): Platform {
   const platform = isPlatformName(name) ? app.platforms[name] : undefined
@@ -47,7 +49,9 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Start: only for a signed-in user (the hook lives in this scope alone).
   await app.register(async (scope) => {
     scope.addHook('onRequest', scope.requireIdentity)
-    scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { exposeHeadRoute: false, schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
+    // A per-user cap on starts (src/auth/flow-rate.ts); only the routes that ask for it are limited.
+    await scope.register(rateLimit, { global: false })
+    scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { exposeHeadRoute: false, config: { rateLimit: flowStartRateLimit }, schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
       const platform = platformOr404(app, request.params.platform)
       if (!platform.config.configured) throw new HttpError(409, ERROR_CODES.notConfigured, `${platform.name} is not configured on this service`)
       const identity = request.identity
@@ -87,7 +91,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (ended.stateSpent) reply.clearCookie(flowCookieName(platform.name), cookieOptions)
     request.log.info({ connect: { platform: platform.name, step: 'callback', outcome: ended.outcome, reason: ended.reason } }, 'connect flow ended')
     const params = ended.outcome === CONNECTED ? { connected: platform.name } : { error: ended.outcome, platform: platform.name }
-    return reply.redirect(appRedirect(app.config.appUrl, ended.returnTo, params), 302)
+    // returnTo is checked again on the way out: a stored state may predate a stricter rule.
+    return reply.redirect(appRedirect(app.config.appUrl, safeReturnTo(ended.returnTo, app.config.appUrl), params), 302)
   })
 }
 

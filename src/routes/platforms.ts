@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
+import { allowedCrossSite, CROSS_SITE_REFUSED } from '../auth/cross-site.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
@@ -34,7 +35,7 @@ const StatusResponse = Type.Object({
 }, { additionalProperties: false })
 
 const DisconnectResponse = Type.Object({ ok: Type.Literal(true), revoked: Type.Boolean() }, { additionalProperties: false })
-const Errors = { 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
+const Errors = { 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
 
 const iso = (ms: number | undefined): string | undefined => ms === undefined ? undefined : new Date(ms).toISOString()
 
@@ -60,6 +61,13 @@ function userIdOf (request: FastifyRequest): string {
 }
 
 const platformsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // A cookie-only DELETE from another site's page is refused before anything else (auth/cross-site.ts).
+  app.addHook('onRequest', async (request) => {
+    const header = (name: string): string | undefined => typeof request.headers[name] === 'string' ? request.headers[name] : undefined
+    if (!allowedCrossSite({ method: request.method, authorization: header('authorization'), origin: header('origin'), secFetchSite: header('sec-fetch-site') }, app.config.appUrl)) {
+      throw new HttpError(403, CROSS_SITE_REFUSED)
+    }
+  })
   // Every route of this scope needs a signed-in user.
   app.addHook('onRequest', app.requireIdentity)
 

@@ -19,6 +19,13 @@ t.test('open-redirect attempts fall back to the default', async (t) => {
   for (const attempt of attempts) t.equal(safeReturnTo(attempt, APP), DEFAULT_RETURN_TO, JSON.stringify(attempt))
 })
 
+// Regression (issue 14): dot segments normalise away, and `/a/..//evil.example` became `//evil.example`.
+t.test('dot segments that normalise to another host fall back to the default', async (t) => {
+  const attempts = ['/a/..//evil.example', '/.//evil.example', '/a/%2e%2e//evil.example', '/a/.%2E//evil.example', '/a/b/../..//evil.example/x?y=1', '/a/..%2F%2Fevil.example']
+  for (const attempt of attempts) t.equal(safeReturnTo(attempt, APP), DEFAULT_RETURN_TO, JSON.stringify(attempt))
+  t.equal(safeReturnTo('/a/../settings', APP), '/settings', 'a harmless dot segment is resolved, not refused')
+})
+
 t.test('non-strings (missing, repeated parameter) give the default', async (t) => {
   t.equal(safeReturnTo(undefined, APP), DEFAULT_RETURN_TO)
   t.equal(safeReturnTo(['/a', '/b'], APP), DEFAULT_RETURN_TO)

@@ -114,3 +114,23 @@ t.test('npm run ops is the real entry point', async (t) => {
   t.equal(result.status, 0, result.stderr)
   t.match(result.stdout, `table: ${table.name}\nlock: free\n`)
 })
+
+// Regression (issue 14): `ops lock status` printed the lock item's fields raw, so an escape sequence
+// written into a run id (anyone with table access can) reached the operator's terminal.
+t.test('lock status prints stored fields with control characters escaped', async (t) => {
+  const table = await createTestTable(t)
+  const env = { TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_REGION: 'us-east-1' }
+  const lock = createLock({ doc: table.dynamo.doc, table: table.name, leaseMs: 10 * MIN })
+  const hostile = 'run\u001b[2J\r\nlock: free\u0007\u009b\u2028'
+  await lock.acquire(hostile)
+  await lock.recordSummary({ runId: hostile, finishedAtMs: Date.now(), durationMs: 1, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0, error: 'x\u001b]0;title\u0007', results: [{ platform: 'reddit\r\nfake: line', configured: true, due: 0, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0 }] })
+  const r = io(env)
+  t.equal(await runOps(['lock', 'status'], r.io), 0)
+  const text = r.out.join('\n')
+  // eslint-disable-next-line no-control-regex
+  t.notMatch(text.replaceAll('\n', ''), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/, 'no control character reaches the terminal')
+  t.match(r.out[1], /^lock: held by run run\\u001b\[2J\\u000d\\u000alock: free\\u0007\\u009b\\u2028 since /)
+  t.equal(r.out.length, 5, 'no forged line')
+  t.match(text, /error=x\\u001b\]0;title\\u0007/)
+  t.match(text, / {2}reddit\\u000d\\u000afake: line: due=0/)
+})

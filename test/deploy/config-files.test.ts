@@ -152,7 +152,8 @@ t.test('amplify.yml: SSR compute bundle on Node 20, no environment exported into
   const doc = yaml.load(text) as { version: number, frontend: { phases: Record<string, { commands: string[] }>, artifacts: { baseDirectory: string, files: string[] } } }
   t.equal(doc.version, 1)
   const commands = Object.values(doc.frontend.phases).flatMap((p) => p.commands)
-  t.ok(commands.includes('nvm use 20'), 'Node 20')
+  t.ok(commands.includes('nvm use 20'), 'the build image on Node 20, as the runbook names it')
+  t.match(text, /nodejs24\.x/, 'the header names the compute runtime the bundle declares')
   t.ok(commands.includes('npm run build') && commands.includes('bash scripts/amplify-bundle.sh'))
   for (const c of commands) {
     t.notMatch(c, /\bexport\b|\benv\b|printenv|>>?\s*\.env/, `${c}: no environment exported or written to a file`)

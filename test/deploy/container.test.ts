@@ -29,13 +29,16 @@ t.test('the Dockerfile lints clean and builds what production needs', async (t) 
 
   const stages = [...text.matchAll(/^FROM\s+(\S+)\s+AS\s+(\S+)/gim)].map((m) => m[2])
   t.same(stages, ['build', 'deps', 'runtime'], 'multi-stage: build, production deps, runtime')
-  t.match(text, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m, 'a slim Node 20 base')
+  t.match(text, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m, 'a slim Node 24 base')
   // Continuation lines joined, as Docker reads them.
   const runtime = text.slice(text.indexOf('AS runtime')).replace(/\\\n\s*/g, ' ')
   t.match(text, /npm ci --omit=dev/, 'production dependencies only')
   t.match(runtime, /COPY --from=deps .*\/app\/node_modules/, 'runtime takes node_modules from the production-only stage')
   t.notMatch(runtime, /npm ci(?! --omit=dev)/, 'no full install in the runtime')
   t.match(runtime, /^ENV NODE_ENV=production/m)
+  // The variable @aws-sdk/core reads (AWS_NODE_SUPPRESS_NODE_VERSION_WARNING does nothing).
+  t.match(runtime, /^ENV .*\bAWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true\b/m, 'the SDK version warning silenced by the variable it reads')
+  t.notMatch(text, /AWS_NODE_SUPPRESS_NODE_VERSION_WARNING/)
   t.match(runtime, /^USER node$/m, 'non-root')
   t.match(runtime, /^HEALTHCHECK .*CMD \["node", "-e", ".*\/healthz/m, 'healthcheck on /healthz with node (no curl in slim)')
   t.match(runtime, /^CMD \["node", "dist\/server\.js"\]$/m)
@@ -59,13 +62,13 @@ t.test('the production build: dist/server.js, production imports only, starts wi
   t.equal(build.status, 0, `the build compiles\n${build.stdout}${build.stderr}`)
   t.ok(existsSync(join(out, 'server.js')), 'dist/server.js exists')
 
-  // amplify.yml's bundle of that build: Amplify's deployment specification, Node 20 compute.
+  // amplify.yml's bundle of that build: Amplify's deployment specification, Node 24 compute.
   const bundle = t.testdir({})
   const bundled = spawnSync('bash', [join(ROOT, 'scripts', 'amplify-bundle.sh'), '--dist', out, '--out', bundle, '--skip-install'], { encoding: 'utf8' })
   t.equal(bundled.status, 0, bundled.stderr)
   const manifest = JSON.parse(readFileSync(join(bundle, 'deploy-manifest.json'), 'utf8')) as { version: number, routes: unknown[], computeResources: Array<{ name: string, runtime: string, entrypoint: string }> }
   t.match(manifest, { version: 1, routes: [{ path: '/*', target: { kind: 'Compute', src: 'default' } }] })
-  t.same(manifest.computeResources, [{ name: 'default', runtime: 'nodejs20.x', entrypoint: 'dist/server.js' }])
+  t.same(manifest.computeResources, [{ name: 'default', runtime: 'nodejs24.x', entrypoint: 'dist/server.js' }])
   t.ok(existsSync(join(bundle, 'compute', 'default', 'dist', 'server.js')), 'the entrypoint is in the compute bundle')
   t.match(JSON.parse(readFileSync(join(bundle, 'compute', 'default', 'package.json'), 'utf8')), { type: 'module' }, 'with the package.json that makes dist/ ESM')
 
@@ -108,8 +111,8 @@ t.test('the production build: dist/server.js, production imports only, starts wi
       TOKENS_TABLE: table,
       COOKIE_SECRET: 'cookie-secret-0123456789abcdef0123456789',
       TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-      CRON_SECRET: 'cron-secret-0123456789abcdef',
-      INTERNAL_API_KEY: 'internal-key-0123456789abcdef',
+      CRON_SECRET: 'cron-secret-0123456789abcdefghijklmn',
+      INTERNAL_API_KEY: 'internal-key-0123456789abcdefghijklm',
       APP_URL: 'https://huntaze.example',
       COGNITO_USER_POOL_ID: 'us-east-1_Smoke1',
       COGNITO_CLIENT_ID: 'smoke-client'

@@ -8,7 +8,7 @@ import { USAGE } from '../../src/cli/ops.js'
 import { buildApp, createTestTable } from '../helper.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
-const DOCS = ['docs/runbook.md', 'docs/architecture.md']
+const DOCS = ['docs/runbook.md', 'docs/architecture.md', 'docs/deploy.md']
 const text = (file: string): string => readFileSync(join(ROOT, file), 'utf8')
 
 t.test('every repository path the docs name exists', async (t) => {

@@ -1,9 +1,15 @@
 // The IAM policies grant exactly the DynamoDB actions the code sends, in both directions: the
 // service's runtime policy (infra/policies/oauth-tokens-minimal-iam.json) and the operators' policy
-// (…-ops-iam.json: the runtime actions plus table management for `npm run ops -- create-table`).
+// (…-ops-iam.json: what the ops CLI's commands send, measured on DynamoDB Local).
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import t, { type Test } from 'tap'
+import { createTable, dueReport, lockRelease, lockStatus, type OpsContext } from '../../src/cli/commands.js'
+import { createDynamoClients } from '../../src/store/dynamodb-client.js'
+import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
+import { iamTemplate, IAM_TEMPLATE_PATH, renderIamTemplate } from '../../scripts/write-iam-template.js'
 import { BY_EXPIRY_INDEX, DEFAULT_TABLE_NAME } from '../../src/store/table.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -67,7 +73,6 @@ function actionsOf (uses: readonly Use[]): string[] {
 
 const uses = commandsInSource()
 const runtimeUses = uses.filter((u) => !LOCAL_ONLY.includes(u.file) && !isOps(u.file))
-const opsUses = uses.filter((u) => !LOCAL_ONLY.includes(u.file))
 
 t.test('the source scan finds the commands the store is known to send', async (t) => {
   // Guards the scan itself: a regex that stopped matching would make every comparison vacuous.
@@ -76,8 +81,43 @@ t.test('the source scan finds the commands the store is known to send', async (t
   t.ok(uses.some((u) => u.command === 'CreateTable' && u.file === 'src/store/table.ts'), 'CreateTableCommand seen')
 })
 
-for (const [file, expected] of [['oauth-tokens-minimal-iam.json', runtimeUses], ['oauth-tokens-ops-iam.json', opsUses]] as const) {
+/**
+ * What the operators' CLI sends, measured: every command of src/cli/commands.ts run against DynamoDB
+ * Local through clients that record each command's name (issue 14: the policy granted PutItem,
+ * DeleteItem and BatchGetItem, which no CLI command sends).
+ */
+async function opsCommandsSent (t: Test): Promise<Use[]> {
+  const table = await createTestTable(t, 'iam')
+  const fresh = `iam-new-${randomUUID().slice(0, 8)}`
+  const dynamo = createDynamoClients({ region: 'us-east-1', endpoint: dynamoEndpoint() })
+  t.teardown(async () => {
+    await dynamo.client.send(new DeleteTableCommand({ TableName: fresh })).catch(() => {})
+    dynamo.client.destroy()
+  })
+  const sent = new Set<string>()
+  dynamo.client.middlewareStack.add((next, context) => async (args) => {
+    sent.add(String(context.commandName).replace(/Command$/, ''))
+    return await next(args)
+  }, { step: 'initialize', name: 'record-commands' })
+  const ctx = (tokensTable: string): OpsContext => ({ config: testConfig({ TOKENS_TABLE: tokensTable }), client: dynamo.client, doc: dynamo.doc, now: Date.now, out: () => {} })
+  await lockStatus(ctx(table.name))
+  await lockRelease(ctx(table.name), { runId: 'no-such-run', force: false })
+  await lockRelease(ctx(table.name), { force: true })
+  await dueReport(ctx(table.name))
+  await createTable(ctx(table.name))
+  await createTable(ctx(fresh))
+  sent.delete('DeleteTable')
+  return [...sent].map((command) => ({ file: 'src/cli/commands.ts', command }))
+}
+
+t.test('the ops command measurement sees reads, writes and table management', async (t) => {
+  const sent = (await opsCommandsSent(t)).map((u) => u.command)
+  for (const command of ['GetItem', 'UpdateItem', 'Query', 'CreateTable']) t.ok(sent.includes(command), `${command} seen`)
+})
+
+for (const [file, expectedOf] of [['oauth-tokens-minimal-iam.json', async () => runtimeUses], ['oauth-tokens-ops-iam.json', opsCommandsSent]] as const) {
   t.test(`${file} grants exactly what the code sends`, async (t) => {
+    const expected = await expectedOf(t)
     const policy = readPolicy(file)
     t.equal(policy.Version, '2012-10-17')
     for (const s of policy.Statement) {
@@ -107,4 +147,21 @@ t.test('table management never runs on the service path against AWS', async (t) 
   for (const file of callers) t.ok(file === 'src/server.ts' || isOps(file), `${file} may call ensureTable`)
   const server = readFileSync(join(ROOT, 'src', 'server.ts'), 'utf8')
   t.match(server, /if \(config\.aws\.dynamodbEndpoint !== undefined\) \{[\s\S]*?ensureTable\(/, 'server.ts creates the table only for a configured endpoint')
+})
+
+// Issue 14: the policies named a fixed table with `*` region and account. The stack template binds
+// both to the `TableName` parameter in its own region and account, with the documents' actions.
+t.test('infra/oauth-tokens-iam.json: both policies on the TableName parameter, in the stack\'s region and account', async (t) => {
+  t.equal(readFileSync(IAM_TEMPLATE_PATH, 'utf8'), renderIamTemplate(), 'current: run `npm run infra:iam`')
+  const template = iamTemplate() as { Parameters: Record<string, { Default?: unknown }>, Resources: Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string[], Resource: unknown }> } } }> }
+  t.equal(template.Parameters.TableName?.Default, DEFAULT_TABLE_NAME)
+  for (const [id, file] of [['ServicePolicy', 'oauth-tokens-minimal-iam.json'], ['OperatorsPolicy', 'oauth-tokens-ops-iam.json']] as const) {
+    const statements = template.Resources[id]?.Properties.PolicyDocument.Statement ?? []
+    t.same(sorted(statements.flatMap((s) => s.Action)), sorted(readPolicy(file).Statement.flatMap((s) => list(s.Action))), `${id}: the actions of ${file}`)
+    for (const s of statements) {
+      const arn = (s.Resource as { 'Fn::Sub'?: string })['Fn::Sub'] ?? ''
+      t.match(arn, /^arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table\/\$\{TableName\}(\/index\/byExpiry)?$/, `${id}: ${arn}`)
+      t.notOk(arn.includes('*'), 'no wildcard region, account or table')
+    }
+  }
 })

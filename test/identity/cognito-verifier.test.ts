@@ -1,5 +1,7 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { createCognitoVerifier, IdentityError } from '../../src/identity/cognito-verifier.js'
+import { createCognitoVerifier, IdentityError, JWKS_BACKOFF, JWKS_MAX_BYTES } from '../../src/identity/cognito-verifier.js'
 import { startJwksIssuer } from '../fakes/jwks-issuer.js'
 
 const issuer = await startJwksIssuer()
@@ -90,4 +92,50 @@ t.test('a real pool: the Cognito issuer and JWKS URL, both issuer forms accepted
   const global = await issuer.idToken({ issuer: `https://issuer-cognito-idp.eu-west-3.amazonaws.com/${poolId}`, sub: 'pool-user' })
   t.same(await cognito.verify(global), { userId: 'pool-user', tokenUse: 'id' })
   t.equal(await refusal(await issuer.accessToken({ issuer: `https://cognito-idp.eu-west-3.amazonaws.com/${poolId}`, clientId: 'other' }), undefined, cognito), 'bad_client_id')
+})
+
+// Regression (issue 14): the JWKS download followed redirects, read any size, and was tried again on
+// every token while the host was down. A real HTTP server in front of the issuer plays each failure.
+t.test('the JWKS download: no redirect followed, a size cap, and a backoff after failures', async (t) => {
+  let mode: 'redirect' | 'huge' | 'down' | 'ok' = 'redirect'
+  let requests = 0
+  const server = createServer((req, res) => {
+    requests++
+    if (mode === 'redirect') res.writeHead(302, { location: issuer.jwksUrl }).end()
+    else if (mode === 'down') res.writeHead(500).end()
+    else {
+      fetch(issuer.jwksUrl).then(async (r) => await r.json() as { keys: unknown[] }).then((jwks) => {
+        const body = JSON.stringify(mode === 'huge' ? { keys: jwks.keys, padding: 'x'.repeat(JWKS_MAX_BYTES) } : jwks)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+      }, () => res.writeHead(500).end())
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`
+  let nowMs = 1_000_000
+  const make = (): ReturnType<typeof createCognitoVerifier> => createCognitoVerifier({ clientId: issuer.clientId, issuer: issuer.issuer, jwksUrl, now: () => nowMs })
+  const token = await issuer.accessToken()
+
+  const beforeIssuer = issuer.jwksRequests()
+  t.equal(await refusal(token, undefined, make()), 'jwks_unavailable', 'a redirect is a failure')
+  t.equal(issuer.jwksRequests(), beforeIssuer, 'the redirect target was never asked')
+
+  mode = 'huge'
+  t.equal(await refusal(token, undefined, make()), 'jwks_unavailable', `a JWKS over ${JWKS_MAX_BYTES} bytes is a failure`)
+
+  mode = 'down'
+  requests = 0
+  const verifier = make()
+  for (let i = 0; i < 5; i++) t.equal(await refusal(await issuer.accessToken({ kid: `kid-${i}` }), undefined, verifier), 'jwks_unavailable')
+  t.equal(requests, 1, 'five tokens while the host is down: one download attempt')
+  nowMs += JWKS_BACKOFF.firstMs
+  t.equal(await refusal(token, undefined, verifier), 'jwks_unavailable')
+  t.equal(requests, 2, 'one more once the first wait is over')
+  nowMs += JWKS_BACKOFF.firstMs
+  t.equal(await refusal(token, undefined, verifier), 'jwks_unavailable')
+  t.equal(requests, 2, 'the wait doubled')
+  mode = 'ok'
+  nowMs += JWKS_BACKOFF.maxMs
+  t.same(await verifier.verify(token), { userId: 'user-a', tokenUse: 'access' }, 'the host back: verified again')
 })

@@ -1,11 +1,12 @@
 // The connect flow's start and callback against DynamoDB Local, a local JWKS issuer and the fake Reddit;
 // every bad input of issue 5 that concerns the state, the cookie, the provider and returnTo.
 import t, { type Test } from 'tap'
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { FLOW_STARTS_PER_MINUTE } from '../../src/auth/flow-rate.js'
 import { DEFAULT_RETURN_TO } from '../../src/auth/return-to.js'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { STATE_LIFETIME_MS } from '../../src/store/oauth-state.js'
-import { stateItemKey } from '../../src/store/oauth-state-params.js'
+import { STATE_ATTR, stateItemKey } from '../../src/store/oauth-state-params.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { startJwksIssuer } from '../fakes/jwks-issuer.js'
 import { RedditFake } from '../fakes/reddit.js'
@@ -52,6 +53,18 @@ async function signedIn (): Promise<{ browser: Browser, userId: string }> {
 async function stateItem (state: string, platform: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await table.dynamo.doc.send(new GetCommand({ TableName: table.name, Key: stateItemKey({ state, platform }), ConsistentRead: true }))
   return Item
+}
+
+/** Runs `fn` and counts the DynamoDB commands sent meanwhile (a middleware observes, nothing is faked). */
+async function countingStoreCalls<T> (fn: () => Promise<T>): Promise<{ result: T, calls: number }> {
+  let calls = 0
+  const name = `count-${Math.random()}`
+  table.dynamo.client.middlewareStack.add((next) => async (args) => { calls++; return await next(args) }, { step: 'initialize', name })
+  try {
+    return { result: await fn(), calls }
+  } finally {
+    table.dynamo.client.middlewareStack.remove(name)
+  }
 }
 
 function remember (...values: Array<string | undefined | null>): void {
@@ -168,6 +181,23 @@ t.test('start', async (t) => {
     t.match(await stateItem(state, 'reddit'), { ownerUserId: 'amplify-user' })
   })
 
+  // Regression (issue 14): 300 starts in 6 s made 300 state items.
+  t.test(`one user starting more than ${FLOW_STARTS_PER_MINUTE} flows a minute gets 429 rate_limited, with no state written`, async (t) => {
+    const { browser } = await signedIn()
+    const answers: number[] = []
+    for (let i = 0; i < FLOW_STARTS_PER_MINUTE + 5; i++) answers.push((await browser.get(app, '/api/auth/reddit')).statusCode)
+    t.same(answers, [...Array(FLOW_STARTS_PER_MINUTE).fill(302), ...Array(5).fill(429)])
+    const refused = await countingStoreCalls(async () => await browser.get(app, '/api/auth/reddit'))
+    t.equal(refused.result.statusCode, 429)
+    t.match(refused.result.json(), { ok: false, error: 'rate_limited' })
+    t.same(refused.result.cookies, [], 'no flow cookie')
+    t.equal(refused.calls, 0, 'no DynamoDB call for a refused start')
+    const other = await signedIn()
+    const allowed = await countingStoreCalls(async () => await other.browser.get(app, '/api/auth/reddit'))
+    t.equal(allowed.result.statusCode, 302, 'another user is not limited')
+    t.ok(allowed.calls > 0, 'and the counter does see the store calls of a start')
+  })
+
   t.test('returnTo outside the app is replaced by the default', async (t) => {
     const { browser } = await signedIn()
     const attempts = ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(document.cookie)',
@@ -260,6 +290,16 @@ t.test('callback', async (t) => {
     browser.jar.set('oauth_flow_reddit', browser.jar.get('oauth_flow_tiktok') ?? '')
     expectFailure(t, await callback(app, browser, mixed), 'invalid_state', 'reddit')
     await nothingStored(t, userId)
+  })
+
+  t.test('a callback without a valid state cookie makes no DynamoDB call', async (t) => {
+    const { browser } = await signedIn()
+    const { back } = await toProvider(browser)
+    for (const cookie of [undefined, 'oauth_flow_reddit=unsigned-value', `oauth_flow_reddit=${browser.jar.get('oauth_flow_reddit') ?? ''}x`]) {
+      const { result, calls } = await countingStoreCalls(async () => await app.inject({ url: `${back.pathname}${back.search}`, headers: cookie === undefined ? {} : { cookie } }))
+      expectFailure(t, result, 'invalid_state', 'reddit')
+      t.equal(calls, 0, `no store call (${cookie === undefined ? 'no cookie' : 'bad cookie'})`)
+    }
   })
 
   t.test('cookie missing (the callback reached another browser)', async (t) => {
@@ -364,11 +404,27 @@ t.test('callback', async (t) => {
 
   t.test('returnTo attacks end on APP_URL after the provider too', async (t) => {
     const { browser } = await signedIn()
-    for (const returnTo of ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example']) {
+    for (const returnTo of ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example', '/a/..//evil.example']) {
       reddit.denyNext = 1
       const { back } = await toProvider(browser, returnTo)
       expectFailure(t, await callback(app, browser, back), 'access_denied', 'reddit')
     }
+  })
+
+  // Regression (issue 14): the state's returnTo is checked again when it is consumed, so an item
+  // written before a fix (or by anything but the start route) cannot send the browser elsewhere.
+  t.test('a stored returnTo that is not a plain path is replaced when the state is consumed', async (t) => {
+    const { browser } = await signedIn()
+    const { state, back } = await toProvider(browser, '/fine')
+    await table.dynamo.doc.send(new UpdateCommand({
+      TableName: table.name,
+      Key: stateItemKey({ state, platform: 'reddit' }),
+      UpdateExpression: 'SET #r = :r',
+      ExpressionAttributeNames: { '#r': STATE_ATTR.returnTo },
+      ExpressionAttributeValues: { ':r': '//evil.example' }
+    }))
+    const res = await callback(app, browser, back)
+    t.equal(res.headers.location, `${APP_URL}${DEFAULT_RETURN_TO}?connected=reddit`)
   })
 
   t.test('a HEAD request neither starts a flow nor consumes a state', async (t) => {

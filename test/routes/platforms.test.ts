@@ -169,6 +169,42 @@ t.test('disconnect: a failed revocation still forgets the tokens, revoked false'
   t.equal(await tokens.get({ userId: 'leaver-2', platform: 'reddit' }), undefined)
 })
 
+// Regression (issue 14): a DELETE from another Origin with the Amplify cookies answered 200.
+t.test('disconnect: a cross-site DELETE carrying only cookies is 403 and deletes nothing', async (t) => {
+  await connectReddit('csrf-victim')
+  const cookie = issuer.amplifyCookies({ accessToken: await issuer.accessToken({ sub: 'csrf-victim' }) }, 'csrf-victim')
+  const refused: Array<[string, Record<string, string>]> = [
+    ['another Origin', { origin: 'https://evil.example' }],
+    ['a sibling subdomain as Origin', { origin: 'https://evil.app.example.test' }],
+    ['Origin null (sandboxed frame)', { origin: 'null' }],
+    ['Sec-Fetch-Site cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site same-site from elsewhere', { 'sec-fetch-site': 'same-site', origin: 'https://other.example.test' }],
+    ['Sec-Fetch-Site none (typed in, not the app)', { 'sec-fetch-site': 'none' }]
+  ]
+  for (const [name, headers] of refused) {
+    const res = await app.inject({ method: 'DELETE', url: '/api/platforms/reddit', headers: { cookie, ...headers } })
+    t.equal(res.statusCode, 403, name)
+    t.same(res.json(), { ok: false, error: 'cross_site_request' }, name)
+  }
+  t.ok(await tokens.get({ userId: 'csrf-victim', platform: 'reddit' }), 'the connection is still there')
+  // Reads stay open to the app's pages wherever they come from: nothing changes.
+  t.equal((await app.inject({ url: '/api/platforms/status', headers: { cookie, origin: 'https://evil.example' } })).statusCode, 200, 'GET is not concerned')
+  // A bearer caller chose its header: a cross-site Origin does not concern it.
+  const asBearer = await app.inject({ method: 'DELETE', url: '/api/platforms/tiktok', headers: { ...bearer(await issuer.accessToken({ sub: 'csrf-victim' })), origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })
+  t.equal(asBearer.statusCode, 404, 'bearer: goes on (nothing connected on tiktok)')
+  const fromApp = await app.inject({ method: 'DELETE', url: '/api/platforms/reddit', headers: { cookie, origin: 'https://app.example.test', 'sec-fetch-site': 'same-site' } })
+  t.equal(fromApp.statusCode, 200, 'the app itself (Origin = APP_URL) disconnects')
+})
+
+t.test('disconnect: same-origin fetch metadata and clients that send neither header go on', async (t) => {
+  for (const [user, headers] of [['csrf-same', { 'sec-fetch-site': 'same-origin', origin: 'https://oauth-refresher.example.test' }], ['csrf-none', {}]] as const) {
+    await connectReddit(user)
+    const cookie = issuer.amplifyCookies({ accessToken: await issuer.accessToken({ sub: user }) }, user)
+    const res = await app.inject({ method: 'DELETE', url: '/api/platforms/reddit', headers: { cookie, ...headers } })
+    t.equal(res.statusCode, 200, user)
+  }
+})
+
 t.test('disconnect: unknown platform 404, nothing connected 404', async (t) => {
   const headers = bearer(await issuer.accessToken({ sub: 'nobody' }))
   const unknown = await app.inject({ method: 'DELETE', url: '/api/platforms/myspace', headers })
