@@ -9,9 +9,11 @@ import identityPlugin from './plugins/identity.js'
 import lockPlugin from './plugins/lock.js'
 import platformsPlugin from './plugins/platforms.js'
 import storePlugin from './plugins/store.js'
+import tokenHandoutPlugin from './plugins/token-handout.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
 import healthRoutes from './routes/health.js'
+import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
 import { StoreUnavailableError } from './store/errors.js'
 import type { DynamoClients } from './store/dynamodb-client.js'
@@ -32,6 +34,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(platformsPlugin)
   // The cron run lock and this process's refresh runs (stopped cleanly on close).
   await instance.register(lockPlugin)
+  await instance.register(tokenHandoutPlugin)
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.
   await instance.register(cookie, { secret: opts.config.cookieSecret, hook: 'onRequest' })
   await instance.register(identityPlugin, { fetch: opts.fetch })
@@ -46,6 +49,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(cronRoutes)
   await instance.register(authRoutes)
   await instance.register(platformsRoutes)
+  await instance.register(internalRoutes, { prefix: INTERNAL_PREFIX })
 }
 
 /** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */

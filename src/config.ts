@@ -53,6 +53,7 @@ const BASE_SCHEMA = {
   PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
+  INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('called when a connection becomes needs_reauth')),
   REAUTH_WEBHOOK_SECRET: Type.Optional(Str('signs the re-auth webhook calls'))
@@ -113,6 +114,7 @@ export interface Config {
     /** Unset: provider-http's DEFAULT_USER_AGENT. */
     readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
+    readonly internalForceCooldownMs: number
     readonly needsReauthRetentionDays: number
   }
   readonly reauthWebhook: { readonly url?: string | undefined, readonly secret?: string | undefined }
@@ -222,6 +224,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
       providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
+      internalForceCooldownMs: num('INTERNAL_FORCE_COOLDOWN_MS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS')
     },
     reauthWebhook: { url: str('REAUTH_WEBHOOK_URL'), secret: str('REAUTH_WEBHOOK_SECRET') },

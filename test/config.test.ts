@@ -62,7 +62,7 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
     aws: { region: 'us-east-1', dynamodbEndpoint: undefined },
     tokensTable: 'huntaze-oauth-tokens',
     appUrl: 'https://app.example.test',
-    run: { responseBudgetMs: 4_000, runBudgetMs: 240_000, intervalMs: 1_800_000, providerTimeoutMs: 10_000, tokenMinTtlMs: 300_000, needsReauthRetentionDays: 30 }
+    run: { responseBudgetMs: 4_000, runBudgetMs: 240_000, intervalMs: 1_800_000, providerTimeoutMs: 10_000, tokenMinTtlMs: 300_000, internalForceCooldownMs: 30_000, needsReauthRetentionDays: 30 }
   })
   t.equal(loadConfig({ ...env, APP_URL: 'https://app.example.test///' }).appUrl, 'https://app.example.test', 'trailing slashes dropped')
   t.equal(loadConfig({ ...env, PORT: '8080', CRON_RESPONSE_BUDGET_MS: '1500' }).port, 8080, 'numbers coerced')

@@ -71,6 +71,8 @@ export const ATTR = {
   lastError: 'lastError',
   nextAttemptAtMs: 'nextAttemptAtMs',
   needsReauthAtMs: 'needsReauthAtMs',
+  /** The last `?force=true` refresh of the internal route (its cooldown holds across instances). */
+  lastForcedAtMs: 'lastForcedAtMs',
   ttl: 'ttl'
 } as const
 

@@ -112,6 +112,22 @@ export function claimedUpdateParams (table: string, k: TokenKey, write: ClaimedW
   }
 }
 
+/**
+ * The internal route's forced refresh, at most one per token per cooldown, whichever instance asks:
+ * caller A forces at t0 (lastForcedAtMs = t0); caller B at t1 < t0 + cooldown finds it too recent.
+ * The version does not move: this is bookkeeping, not a new grant, and claims stay valid.
+ */
+export function forceSlotParams (table: string, k: TokenKey, nowMs: number, cooldownMs: number): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `SET #${ATTR.lastForcedAtMs} = :nowMs`,
+    ConditionExpression: `attribute_exists(#${ATTR.userId}) AND (attribute_not_exists(#${ATTR.lastForcedAtMs}) OR #${ATTR.lastForcedAtMs} <= :sinceMs)`,
+    ExpressionAttributeNames: names(ATTR.lastForcedAtMs, ATTR.userId),
+    ExpressionAttributeValues: { ':nowMs': nowMs, ':sinceMs': nowMs - cooldownMs }
+  }
+}
+
 /** Gives a claim back untouched (nothing was sent to the provider). */
 export function releaseClaimParams (table: string, k: TokenKey, claimId: string): UpdateCommandInput {
   return {

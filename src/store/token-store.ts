@@ -10,7 +10,7 @@ import {
 } from './token-item.js'
 import {
   BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
-  putConnectionParams, queryDueParams, releaseClaimParams, type ClaimedWrite
+  forceSlotParams, putConnectionParams, queryDueParams, releaseClaimParams, type ClaimedWrite
 } from './token-params.js'
 
 export interface NewConnection extends TokenKey {
@@ -245,6 +245,17 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         [ATTR.needsReauthAtMs]: nowMs,
         [ATTR.ttl]: Math.floor(nowMs / 1000) + retentionDays * 86_400
       }, [ATTR.expiresAt, ATTR.nextAttemptAtMs])
+    },
+
+    /** Takes this token's forced-refresh slot; false while the last forced refresh is within `cooldownMs`. */
+    async takeForceSlot (key: TokenKey, cooldownMs: number): Promise<boolean> {
+      try {
+        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(forceSlotParams(table, key, now(), cooldownMs))))
+        return true
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false
+        throw err
+      }
     },
 
     async releaseClaim (key: TokenKey, claimId: string): Promise<boolean> {
