@@ -10,6 +10,7 @@ import lockPlugin from './plugins/lock.js'
 import platformsPlugin from './plugins/platforms.js'
 import storePlugin from './plugins/store.js'
 import tokenHandoutPlugin from './plugins/token-handout.js'
+import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
 import healthRoutes from './routes/health.js'
@@ -25,6 +26,8 @@ export interface AppOptions {
   readonly dynamo?: DynamoClients | undefined
   /** The fetch the identity plugin reads Cognito's JWKS with. */
   readonly fetch?: typeof fetch | undefined
+  /** The webhook worker's timings (tests). */
+  readonly webhooks?: WebhooksPluginOptions | undefined
 }
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -35,6 +38,8 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   // The cron run lock and this process's refresh runs (stopped cleanly on close).
   await instance.register(lockPlugin)
   await instance.register(tokenHandoutPlugin)
+  // Connection events: each instance delivers what the outbox holds.
+  await instance.register(webhooksPlugin, opts.webhooks ?? {})
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.
   await instance.register(cookie, { secret: opts.config.cookieSecret, hook: 'onRequest' })
   await instance.register(identityPlugin, { fetch: opts.fetch })

@@ -55,8 +55,8 @@ const BASE_SCHEMA = {
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
-  REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('called when a connection becomes needs_reauth')),
-  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('signs the re-auth webhook calls'))
+  REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
+  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL'))
 }
 
 function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
@@ -117,7 +117,8 @@ export interface Config {
     readonly internalForceCooldownMs: number
     readonly needsReauthRetentionDays: number
   }
-  readonly reauthWebhook: { readonly url?: string | undefined, readonly secret?: string | undefined }
+  /** `secrets` are the whsec_ strings as configured (a receiver verifies with the same string). */
+  readonly reauthWebhook: { readonly url?: string | undefined, readonly secrets: readonly string[] }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
   /** Start-up warnings (lapse-prone windows, weak secrets): logged by the server, never values. */
   readonly warnings: readonly string[]
@@ -197,6 +198,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   if (internalApiKeys.some((s) => s.length < 16)) warnings.push('INTERNAL_API_KEY holds a key shorter than 16 characters')
   if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
 
+  const webhookUrl = str('REAUTH_WEBHOOK_URL')
+  const webhookSecrets = splitList(str('REAUTH_WEBHOOK_SECRET'))
+  checkWebhook(webhookUrl, webhookSecrets, raw.NODE_ENV === 'development', problems)
+
   if (problems.size > 0) throw new ConfigError(problems)
 
   return {
@@ -227,10 +232,26 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       internalForceCooldownMs: num('INTERNAL_FORCE_COOLDOWN_MS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS')
     },
-    reauthWebhook: { url: str('REAUTH_WEBHOOK_URL'), secret: str('REAUTH_WEBHOOK_SECRET') },
+    reauthWebhook: { url: webhookUrl, secrets: webhookSecrets },
     platforms,
     warnings
   }
+}
+
+const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Standard Webhooks secrets (`whsec_` + base64 of 24 to 64 bytes) and an https URL outside development. */
+function checkWebhook (url: string | undefined, secrets: readonly string[], development: boolean, problems: Map<string, string>): void {
+  if (url !== undefined && !problems.has('REAUTH_WEBHOOK_URL')) {
+    const { protocol, hostname } = new URL(url)
+    if (protocol !== 'https:' && !development && !LOOPBACK.has(hostname)) problems.set('REAUTH_WEBHOOK_URL', 'must be https outside development (loopback hosts excepted)')
+  }
+  for (const secret of secrets) {
+    const bytes = Buffer.from(WHSEC.exec(secret)?.[1] ?? '', 'base64').length
+    if (bytes < 24 || bytes > 64) problems.set('REAUTH_WEBHOOK_SECRET', 'each secret must be whsec_ followed by the base64 of 24 to 64 bytes')
+  }
+  if (url !== undefined && secrets.length === 0) problems.set('REAUTH_WEBHOOK_SECRET', 'required with REAUTH_WEBHOOK_URL')
 }
 
 function platformConfig (

@@ -26,7 +26,8 @@ const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) =>
     doc: dynamo.doc,
     table: config.tokensTable,
     cipher: createCipher(config.encryptionKeys),
-    now: app.clock
+    now: app.clock,
+    connectionEvents: config.reauthWebhook.url !== undefined
   }))
   if (owned) app.addHook('onClose', async () => { dynamo.client.destroy() })
 }

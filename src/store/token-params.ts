@@ -1,6 +1,6 @@
 // Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
 // Conditions are named fragments; the timelines they guard are drawn above each one.
-import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
 import { BY_EXPIRY_INDEX } from './table.js'
 import { ATTR, TOKEN_STATUS, type TokenKey } from './token-item.js'
 
@@ -142,4 +142,31 @@ export function releaseClaimParams (table: string, k: TokenKey, claimId: string)
 
 export function deleteConnectionParams (table: string, k: TokenKey): DeleteCommandInput {
   return { TableName: table, Key: key(k), ReturnValues: 'ALL_OLD' }
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
+
+/**
+ * A state change and its connection event in one TransactWriteItems: both land or neither does.
+ * The same ClientRequestToken on a retry makes DynamoDB answer a transaction that already landed
+ * as a success instead of applying it twice (idempotent for 10 minutes).
+ */
+export function withEventParams (change: UpdateCommandInput | PutCommandInput | DeleteCommandInput, event: TransactItem, requestToken: string): TransactWriteCommandInput {
+  const { ReturnValues: _returnValues, ...rest } = change as UpdateCommandInput
+  const first: TransactItem = 'UpdateExpression' in rest
+    ? { Update: rest as NonNullable<TransactItem['Update']> }
+    : 'Item' in rest ? { Put: rest as unknown as NonNullable<TransactItem['Put']> } : { Delete: rest as NonNullable<TransactItem['Delete']> }
+  return { TransactItems: [first, event], ClientRequestToken: requestToken }
+}
+
+/** A disconnect with its event: the item read (`readVersion`) is the one deleted. */
+export function deleteReadConnectionParams (table: string, k: TokenKey, readVersion: number): DeleteCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    ConditionExpression: VERSION_UNCHANGED,
+    ExpressionAttributeNames: names(ATTR.version),
+    ExpressionAttributeValues: { ':readVersion': readVersion },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD'
+  }
 }
