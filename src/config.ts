@@ -62,7 +62,7 @@ const BASE_SCHEMA = {
 function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
   const p = spec.envPrefix
   const schema: Record<string, TSchema> = {
-    [spec.clientIdVar]: Type.Optional(Str(`${spec.name} OAuth client id; unset (with the secret and redirect URI) = ${spec.name} not_configured`)),
+    [spec.clientIdVar]: Type.Optional(Str(`${spec.name} OAuth client id; unset together with the secret = ${spec.name} not_configured (whatever else of it is set)`)),
     [`${p}_CLIENT_SECRET`]: Type.Optional(Str(`${spec.name} OAuth client secret`)),
     [`${p}_REDIRECT_URI`]: Type.Optional(HttpUrl(`${spec.name} callback URL registered with the provider (…/api/auth/${spec.name}/callback)`)),
     [`${p}_SCOPES`]: Type.Optional(Str(`${spec.name} scopes, comma- or space-separated (default ${spec.defaultScopes.join(',')})`)),
@@ -155,6 +155,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const raw: Record<string, unknown> = Object.fromEntries(
     Object.entries(env).filter(([name, value]) => known.has(name) && value !== undefined && value !== '')
   )
+  // What the environment itself sets, before the schema fills in defaults.
+  const setNames = Object.keys(raw)
   const problems = new Map<string, string>()
   if (!validateEnv(raw)) {
     for (const error of validateEnv.errors ?? []) {
@@ -185,7 +187,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const runBudgetMs = num('REFRESH_RUN_BUDGET_MS')
   const intervalMs = num('REFRESH_INTERVAL_MS')
   const platforms = Object.fromEntries(PLATFORM_SPECS.map((spec) => {
-    const platform = platformConfig(spec, str, num, intervalMs + runBudgetMs, problems)
+    const platform = platformConfig(spec, str, num, intervalMs + runBudgetMs, problems, setNames, warnings)
     if (platform.refreshWindowMs > num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)) {
       warnings.push(`${spec.name}: refresh window ${num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)} ms is shorter than REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS (${intervalMs + runBudgetMs} ms); tokens could lapse between two runs, so the window is raised to ${platform.refreshWindowMs} ms`)
     }
@@ -256,15 +258,21 @@ function checkWebhook (url: string | undefined, secrets: readonly string[], deve
 
 function platformConfig (
   spec: PlatformSpec, str: (name: string) => string | undefined, num: (name: string) => number,
-  minWindowMs: number, problems: Map<string, string>
+  minWindowMs: number, problems: Map<string, string>, setNames: readonly string[], warnings: string[]
 ): PlatformConfig {
   const p = spec.envPrefix
   const clientId = str(spec.clientIdVar)
   const clientSecret = str(`${p}_CLIENT_SECRET`)
   const redirectUri = str(`${p}_REDIRECT_URI`)
-  const credentials = [clientId, clientSecret, redirectUri]
-  // Half a set of credentials is a mistake worth stopping for; none at all is `not_configured`.
-  if (credentials.some((v) => v !== undefined) && credentials.some((v) => v === undefined)) {
+  // Neither client id nor secret: `not_configured`, whatever else of the platform is set (a sandbox's
+  // URLs, a scope list left behind); the leftovers are named in a start-up warning. One of the two
+  // without the other, or both without the redirect URI, is a mistake worth stopping for.
+  const configured = clientId !== undefined && clientSecret !== undefined
+  if (clientId === undefined && clientSecret === undefined) {
+    const leftovers = setNames.filter((name) => name.startsWith(`${p}_`) && name !== spec.clientIdVar).sort()
+    if (leftovers.length > 0) warnings.push(`${spec.name}: not_configured (no ${spec.clientIdVar} and no ${p}_CLIENT_SECRET), so these are ignored: ${leftovers.join(', ')}`)
+  } else {
+    const credentials = [clientId, clientSecret, redirectUri]
     const missing = [spec.clientIdVar, `${p}_CLIENT_SECRET`, `${p}_REDIRECT_URI`].filter((_, i) => credentials[i] === undefined)
     for (const name of missing) problems.set(name, `required once any ${p} credential is set`)
   }
@@ -276,7 +284,7 @@ function platformConfig (
   const scopes = str(`${p}_SCOPES`)
   return {
     name: spec.name,
-    configured: credentials.every((v) => v !== undefined),
+    configured: configured && redirectUri !== undefined,
     clientId: clientId ?? '',
     clientSecret: clientSecret ?? '',
     redirectUri: redirectUri ?? '',
