@@ -158,3 +158,17 @@ t.test('no REAUTH_WEBHOOK_URL: no event is written, nothing is sent', async (t) 
   t.equal(res.statusCode, 409)
   t.same(await createWebhookOutbox({ doc: table.dynamo.doc, table: table.name }).list('pending'), [])
 })
+
+t.test('shutdown mid-delivery: the attempt is aborted and the event is due again at once for another instance', async (t) => {
+  const { receiver, outbox, needsReauth, app } = await setup(t)
+  receiver.mode = { kind: 'slow', delayMs: 5_000 }
+  await needsReauth()
+  await waitFor(() => receiver.deliveries.length === 1)
+  const started = Date.now()
+  await app.close()
+  t.ok(Date.now() - started < 3_000, 'close does not wait for the receiver')
+  const [pending] = await outbox.list('pending')
+  t.match(pending, { lastError: 'shutdown', attempts: 1 })
+  t.ok(pending!.nextAttemptAtMs <= Date.now(), 'due again now')
+  t.equal(pending!.leaseId, undefined, 'no lease left')
+})
