@@ -11,9 +11,12 @@ import platformsPlugin from './plugins/platforms.js'
 import refreshRunnerPlugin from './plugins/refresh-runner.js'
 import runLockPlugin from './plugins/run-lock.js'
 import storePlugin from './plugins/store.js'
+import tokenHandoutPlugin from './plugins/token-handout.js'
+import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
 import healthRoutes from './routes/health.js'
+import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
 import { StoreUnavailableError } from './store/errors.js'
 import type { DynamoClients } from './store/dynamodb-client.js'
@@ -25,6 +28,8 @@ export interface AppOptions {
   readonly dynamo?: DynamoClients | undefined
   /** The fetch the identity plugin reads Cognito's JWKS with. */
   readonly fetch?: typeof fetch | undefined
+  /** The webhook worker's timings (tests). */
+  readonly webhooks?: WebhooksPluginOptions | undefined
 }
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -43,6 +48,9 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   // The cron run lock, and this process's refresh runs (stopped cleanly on close).
   await instance.register(runLockPlugin)
   await instance.register(refreshRunnerPlugin)
+  await instance.register(tokenHandoutPlugin)
+  // Connection events: each instance delivers what the outbox holds.
+  await instance.register(webhooksPlugin, opts.webhooks ?? {})
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.
   await instance.register(cookie, { secret: opts.config.cookieSecret, hook: 'onRequest' })
   await instance.register(identityPlugin, { fetch: opts.fetch })
@@ -57,6 +65,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(cronRoutes)
   await instance.register(authRoutes)
   await instance.register(platformsRoutes)
+  await instance.register(internalRoutes, { prefix: INTERNAL_PREFIX })
 }
 
 /** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */

@@ -56,15 +56,16 @@ const BASE_SCHEMA = {
   PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
+  INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
-  REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('called when a connection becomes needs_reauth')),
-  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('signs the re-auth webhook calls'))
+  REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
+  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL'))
 }
 
 function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
   const p = spec.envPrefix
   const schema: Record<string, TSchema> = {
-    [spec.clientIdVar]: Type.Optional(Str(`${spec.name} OAuth client id; unset (with the secret and redirect URI) = ${spec.name} not_configured`)),
+    [spec.clientIdVar]: Type.Optional(Str(`${spec.name} OAuth client id; unset together with the secret = ${spec.name} not_configured (whatever else of it is set)`)),
     [`${p}_CLIENT_SECRET`]: Type.Optional(Str(`${spec.name} OAuth client secret`)),
     [`${p}_REDIRECT_URI`]: Type.Optional(HttpUrl(`${spec.name} callback URL registered with the provider (…/api/auth/${spec.name}/callback)`)),
     [`${p}_SCOPES`]: Type.Optional(Str(`${spec.name} scopes, comma- or space-separated (default ${spec.defaultScopes.join(',')})`)),
@@ -118,6 +119,7 @@ export interface Config {
     /** Unset: provider-http's DEFAULT_USER_AGENT. */
     readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
+    readonly internalForceCooldownMs: number
     readonly needsReauthRetentionDays: number
     /** Derived, here once: interval + run budget, the time a token waits between two runs at worst (due.ts). */
     readonly lapseMarginMs: number
@@ -126,7 +128,8 @@ export interface Config {
     /** Derived: how long the cron lock's lease lasts (lockLeaseMs()). */
     readonly lockLeaseMs: number
   }
-  readonly reauthWebhook: { readonly url?: string | undefined, readonly secret?: string | undefined }
+  /** `secrets` are the whsec_ strings as configured (a receiver verifies with the same string). */
+  readonly reauthWebhook: { readonly url?: string | undefined, readonly secrets: readonly string[] }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
   /** Start-up warnings (lapse-prone windows, weak secrets): logged by the server, never values. */
   readonly warnings: readonly string[]
@@ -173,6 +176,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const raw: Record<string, unknown> = Object.fromEntries(
     Object.entries(env).filter(([name, value]) => known.has(name) && value !== undefined && value !== '')
   )
+  // What the environment itself sets, before the schema fills in defaults.
+  const setNames = Object.keys(raw)
   const problems = new Map<string, string>()
   if (!validateEnv(raw)) {
     for (const error of validateEnv.errors ?? []) {
@@ -205,7 +210,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const intervalMs = num('REFRESH_INTERVAL_MS')
   const lapseMarginMs = intervalMs + runBudgetMs
   const platforms = Object.fromEntries(PLATFORM_SPECS.map((spec) => {
-    const platform = platformConfig(spec, str, num, lapseMarginMs, problems)
+    const platform = platformConfig(spec, str, num, lapseMarginMs, problems, setNames, warnings)
     if (platform.refreshWindowMs > num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)) {
       warnings.push(`${spec.name}: refresh window ${num(`${spec.envPrefix}_REFRESH_WINDOW_MS`)} ms is shorter than REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS (${lapseMarginMs} ms); tokens could lapse between two runs, so the window is raised to ${platform.refreshWindowMs} ms`)
     }
@@ -234,6 +239,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     }
   }
   if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
+
+  const webhookUrl = str('REAUTH_WEBHOOK_URL')
+  const webhookSecrets = splitList(str('REAUTH_WEBHOOK_SECRET'))
+  checkWebhook(webhookUrl, webhookSecrets, raw.NODE_ENV === 'development', problems)
 
   if (problems.size > 0) throw new ConfigError(problems)
 
@@ -264,11 +273,12 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS'),
+      internalForceCooldownMs: num('INTERNAL_FORCE_COOLDOWN_MS'),
       lapseMarginMs,
       claimLeaseMs: claimLeaseMs(num('PROVIDER_TIMEOUT_MS')),
       lockLeaseMs: lockLeaseMs(runBudgetMs, num('PROVIDER_TIMEOUT_MS'))
     },
-    reauthWebhook: { url: str('REAUTH_WEBHOOK_URL'), secret: str('REAUTH_WEBHOOK_SECRET') },
+    reauthWebhook: { url: webhookUrl, secrets: webhookSecrets },
     platforms,
     warnings
   }
@@ -295,17 +305,39 @@ function parseTrustProxy (value: string | undefined, problems: Map<string, strin
   return entries
 }
 
+const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Standard Webhooks secrets (`whsec_` + base64 of 24 to 64 bytes) and an https URL outside development. */
+function checkWebhook (url: string | undefined, secrets: readonly string[], development: boolean, problems: Map<string, string>): void {
+  if (url !== undefined && !problems.has('REAUTH_WEBHOOK_URL')) {
+    const { protocol, hostname } = new URL(url)
+    if (protocol !== 'https:' && !development && !LOOPBACK.has(hostname)) problems.set('REAUTH_WEBHOOK_URL', 'must be https outside development (loopback hosts excepted)')
+  }
+  for (const secret of secrets) {
+    const bytes = Buffer.from(WHSEC.exec(secret)?.[1] ?? '', 'base64').length
+    if (bytes < 24 || bytes > 64) problems.set('REAUTH_WEBHOOK_SECRET', 'each secret must be whsec_ followed by the base64 of 24 to 64 bytes')
+  }
+  if (url !== undefined && secrets.length === 0) problems.set('REAUTH_WEBHOOK_SECRET', 'required with REAUTH_WEBHOOK_URL')
+}
+
 function platformConfig (
   spec: PlatformSpec, str: (name: string) => string | undefined, num: (name: string) => number,
-  minWindowMs: number, problems: Map<string, string>
+  minWindowMs: number, problems: Map<string, string>, setNames: readonly string[], warnings: string[]
 ): PlatformConfig {
   const p = spec.envPrefix
   const clientId = str(spec.clientIdVar)
   const clientSecret = str(`${p}_CLIENT_SECRET`)
   const redirectUri = str(`${p}_REDIRECT_URI`)
-  const credentials = [clientId, clientSecret, redirectUri]
-  // Half a set of credentials is a mistake worth stopping for; none at all is `not_configured`.
-  if (credentials.some((v) => v !== undefined) && credentials.some((v) => v === undefined)) {
+  // Neither client id nor secret: `not_configured`, whatever else of the platform is set (a sandbox's
+  // URLs, a scope list left behind); the leftovers are named in a start-up warning. One of the two
+  // without the other, or both without the redirect URI, is a mistake worth stopping for.
+  const configured = clientId !== undefined && clientSecret !== undefined
+  if (clientId === undefined && clientSecret === undefined) {
+    const leftovers = setNames.filter((name) => name.startsWith(`${p}_`) && name !== spec.clientIdVar).sort()
+    if (leftovers.length > 0) warnings.push(`${spec.name}: not_configured (no ${spec.clientIdVar} and no ${p}_CLIENT_SECRET), so these are ignored: ${leftovers.join(', ')}`)
+  } else {
+    const credentials = [clientId, clientSecret, redirectUri]
     const missing = [spec.clientIdVar, `${p}_CLIENT_SECRET`, `${p}_REDIRECT_URI`].filter((_, i) => credentials[i] === undefined)
     for (const name of missing) problems.set(name, `required once any ${p} credential is set`)
   }
@@ -317,7 +349,7 @@ function platformConfig (
   const scopes = str(`${p}_SCOPES`)
   return {
     name: spec.name,
-    configured: credentials.every((v) => v !== undefined),
+    configured: configured && redirectUri !== undefined,
     clientId: clientId ?? '',
     clientSecret: clientSecret ?? '',
     redirectUri: redirectUri ?? '',

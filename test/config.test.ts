@@ -62,7 +62,7 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
     aws: { region: 'us-east-1', dynamodbEndpoint: undefined },
     tokensTable: 'huntaze-oauth-tokens',
     appUrl: 'https://app.example.test',
-    run: { responseBudgetMs: 4_000, runBudgetMs: 240_000, intervalMs: 1_800_000, providerTimeoutMs: 10_000, tokenMinTtlMs: 300_000, needsReauthRetentionDays: 30 }
+    run: { responseBudgetMs: 4_000, runBudgetMs: 240_000, intervalMs: 1_800_000, providerTimeoutMs: 10_000, tokenMinTtlMs: 300_000, internalForceCooldownMs: 30_000, needsReauthRetentionDays: 30 }
   })
   t.equal(loadConfig({ ...env, APP_URL: 'https://app.example.test///' }).appUrl, 'https://app.example.test', 'trailing slashes dropped')
   t.equal(loadConfig({ ...env, PORT: '8080', CRON_RESPONSE_BUDGET_MS: '1500' }).port, 8080, 'numbers coerced')
@@ -105,6 +105,58 @@ t.test('half a set of credentials is an error naming the missing ones', async (t
   const err = configError(t, testEnv({ REDDIT_CLIENT_ID: 'CANARY-id', TIKTOK_CLIENT_SECRET: 'CANARY-secret', TIKTOK_REDIRECT_URI: 'https://x.test/cb' }))
   t.same([...err.variables].sort(), ['REDDIT_CLIENT_SECRET', 'REDDIT_REDIRECT_URI', 'TIKTOK_CLIENT_KEY'])
   t.notOk(err.message.includes('CANARY'))
+})
+
+t.test('not_configured: no client id and no secret, whatever else of the platform is set; a warning names the leftovers', async (t) => {
+  const config = loadConfig(testEnv({
+    REDDIT_REDIRECT_URI: 'https://app.example.test/api/auth/reddit/callback',
+    REDDIT_TOKEN_URL: 'http://127.0.0.1:9/token',
+    REDDIT_SCOPES: 'identity,CANARY-scope',
+    TIKTOK_CLIENT_SECRET: undefined
+  }))
+  t.equal(config.platforms.reddit.configured, false, 'reddit not_configured, not an error')
+  const warning = config.warnings.find((w) => w.startsWith('reddit: not_configured'))
+  t.ok(warning, 'a start-up warning')
+  t.match(warning, /REDDIT_REDIRECT_URI, REDDIT_SCOPES, REDDIT_TOKEN_URL$/, 'naming each leftover variable, in order')
+  t.notOk(warning?.includes('CANARY'), 'never a value')
+  t.notOk(warning?.includes('REDDIT_REFRESH_WINDOW_MS'), 'a default is not a leftover')
+  t.notOk(config.warnings.some((w) => w.startsWith('tiktok: not_configured')), 'a platform with nothing set: no warning')
+  t.equal(loadConfig(testEnv({ TIKTOK_CLIENT_KEY: '' })).platforms.tiktok.configured, false, 'an empty value counts as unset')
+})
+
+t.test('one of client id and secret without the other stays a configuration error', async (t) => {
+  for (const [env, missing] of [
+    [{ REDDIT_CLIENT_ID: 'id', REDDIT_REDIRECT_URI: 'https://x.test/cb' }, ['REDDIT_CLIENT_SECRET']],
+    [{ REDDIT_CLIENT_SECRET: 'CANARY-secret', REDDIT_REDIRECT_URI: 'https://x.test/cb' }, ['REDDIT_CLIENT_ID']],
+    [{ TIKTOK_CLIENT_KEY: 'key', TIKTOK_CLIENT_SECRET: 'CANARY-secret' }, ['TIKTOK_REDIRECT_URI']]
+  ] as const) {
+    const err = configError(t, testEnv(env))
+    t.same([...err.variables], missing)
+    t.notOk(err.message.includes('CANARY'))
+  }
+})
+
+t.test('webhooks: whsec_ secrets (several), required with the URL, https outside development except loopback', async (t) => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+  const other = `whsec_${Buffer.alloc(24, 9).toString('base64')}`
+  const config = loadConfig(testEnv({ REAUTH_WEBHOOK_URL: 'https://platform.example.test/hooks', REAUTH_WEBHOOK_SECRET: `${secret}, ${other}` }))
+  t.same(config.reauthWebhook, { url: 'https://platform.example.test/hooks', secrets: [secret, other] })
+  t.same(loadConfig(testEnv()).reauthWebhook, { url: undefined, secrets: [] }, 'unset: no events')
+  for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+    t.equal(loadConfig(testEnv({ REAUTH_WEBHOOK_URL: `http://${host}:8080/hooks`, REAUTH_WEBHOOK_SECRET: secret })).reauthWebhook.url, `http://${host}:8080/hooks`, `loopback ${host}`)
+  }
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'development', REAUTH_WEBHOOK_URL: 'http://receiver.internal/hooks', REAUTH_WEBHOOK_SECRET: secret })).reauthWebhook.url, 'http://receiver.internal/hooks', 'development: http allowed')
+  for (const [env, names] of [
+    [{ REAUTH_WEBHOOK_URL: 'http://platform.example.test/hooks', REAUTH_WEBHOOK_SECRET: secret }, ['REAUTH_WEBHOOK_URL']],
+    [{ REAUTH_WEBHOOK_URL: 'https://platform.example.test/hooks' }, ['REAUTH_WEBHOOK_SECRET']],
+    [{ REAUTH_WEBHOOK_URL: 'https://platform.example.test/hooks', REAUTH_WEBHOOK_SECRET: 'CANARY-not-whsec' }, ['REAUTH_WEBHOOK_SECRET']],
+    [{ REAUTH_WEBHOOK_URL: 'https://platform.example.test/hooks', REAUTH_WEBHOOK_SECRET: 'whsec_CANARY' }, ['REAUTH_WEBHOOK_SECRET']],
+    [{ REAUTH_WEBHOOK_URL: 'https://platform.example.test/hooks', REAUTH_WEBHOOK_SECRET: `${secret},whsec_!!CANARY!!` }, ['REAUTH_WEBHOOK_SECRET']]
+  ] as const) {
+    const err = configError(t, testEnv(env))
+    t.same([...err.variables], names)
+    t.notOk(err.message.includes('CANARY'), 'no value echoed')
+  }
 })
 
 t.test('the lapse rule: a window shorter than interval + run budget is raised, with a warning naming the platform', async (t) => {

@@ -8,6 +8,8 @@ import { decodeRunSummary } from '../refresh/summary.js'
 import { createCipher } from '../store/crypto.js'
 import { createLock, RELEASE_FAILURES } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'
+import type { StoredEvent } from '../store/event-item.js'
+import { createWebhookOutbox } from '../store/webhook-outbox.js'
 import { createTokenStore } from '../store/token-store.js'
 
 export interface OpsContext {
@@ -112,5 +114,24 @@ export async function dueReport (ctx: OpsContext): Promise<number> {
 export async function createTable (ctx: OpsContext): Promise<number> {
   const result = await ensureTable(ctx.client, ctx.config.tokensTable)
   ctx.out(`${result.created ? 'created' : 'exists'}: table ${ctx.config.tokensTable} (active, TTL on \`ttl\`)`)
+  return EXIT.ok
+}
+
+function eventLine (e: StoredEvent, nowMs: number): string {
+  const when = e.partition === 'failed'
+    ? `failed ${iso(e.failedAtMs)}`
+    : e.leaseId !== undefined && e.nextAttemptAtMs > nowMs ? `sending (lease ends ${iso(e.nextAttemptAtMs)})` : `next attempt ${iso(e.nextAttemptAtMs)}`
+  return `  ${e.id} ${e.type} ${e.platform} user=${e.userId} occurred=${iso(e.occurredAtMs)} attempts=${e.attempts} ${when}${e.lastError === undefined ? '' : ` lastError=${e.lastError}`}`
+}
+
+/** Webhook deliveries still pending and those given up as failed (a Query of each outbox partition). */
+export async function webhookReport (ctx: OpsContext): Promise<number> {
+  const outbox = createWebhookOutbox({ doc: ctx.doc, table: ctx.config.tokensTable, now: ctx.now })
+  const nowMs = ctx.now()
+  for (const partition of ['pending', 'failed'] as const) {
+    const events = await outbox.list(partition)
+    ctx.out(`${partition}: ${events.length}`)
+    for (const e of events) ctx.out(eventLine(e, nowMs))
+  }
   return EXIT.ok
 }

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../config.js'
 import { createDynamoClients } from '../store/dynamodb-client.js'
 import { StoreUnavailableError } from '../store/errors.js'
-import { createTable, dueReport, EXIT, lockRelease, lockStatus, type OpsContext } from './commands.js'
+import { createTable, dueReport, EXIT, lockRelease, lockStatus, webhookReport, type OpsContext } from './commands.js'
 import { loadOpsConfig } from './ops-config.js'
 
 export const USAGE = `usage: npm run ops -- <command>
@@ -14,6 +14,7 @@ export const USAGE = `usage: npm run ops -- <command>
   lock release --force             clears a lease that has already ended (never a live one)
   due                              dry run: how many tokens each platform's run would read now
   create-table                     creates the table (idempotent), waits until active, turns TTL on
+  webhooks                         webhook deliveries pending (with their next attempt) and given up as failed
 environment: TOKENS_TABLE, AWS_REGION, DYNAMODB_ENDPOINT (unset = AWS), the run and window settings`
 
 export interface OpsIo {
@@ -32,7 +33,7 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
     return EXIT.usage
   }
   const command = parsed.positionals.join(' ')
-  if (parsed.values.help || !['lock status', 'lock release', 'due', 'create-table'].includes(command)) {
+  if (parsed.values.help || !['lock status', 'lock release', 'due', 'create-table', 'webhooks'].includes(command)) {
     io.err(USAGE)
     return parsed.values.help ? EXIT.ok : EXIT.usage
   }
@@ -50,6 +51,7 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
       case 'lock status': return await lockStatus(ctx)
       case 'lock release': return await lockRelease(ctx, { runId: parsed.values['run-id'], force: parsed.values.force === true })
       case 'due': return await dueReport(ctx)
+      case 'webhooks': return await webhookReport(ctx)
       default: return await createTable(ctx)
     }
   } catch (err) {

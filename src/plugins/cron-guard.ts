@@ -2,9 +2,12 @@
 // or `Authorization: Bearer <s>` for any of the configured secrets, compared in constant time.
 // `x-vercel-cron` and the `vercel-cron/1.0` User-Agent are headers anyone can send: never a credential.
 // @see https://vercel.com/docs/cron-jobs/manage-cron-jobs#securing-cron-jobs
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { createSecretMatcher } from '../auth/secret-matcher.js'
+
+// Kept importable from here: the comparison itself lives in auth/secret-matcher.ts, shared with the internal guard.
+export { createSecretMatcher }
 
 export const CRON_GUARD_ERRORS = {
   unauthorized: 'unauthorized',
@@ -14,24 +17,6 @@ export const CRON_GUARD_ERRORS = {
 export interface CronGuardOptions {
   /** The accepted secrets (CRON_SECRET split on commas); empty disables the cron routes. */
   readonly secrets: readonly string[]
-}
-
-/**
- * Both sides are reduced to an HMAC under a per-process random key before timingSafeEqual: equal
- * lengths whatever was sent (a 100 KB header or an empty one), and nothing about a secret's length
- * or prefix leaks through the comparison's timing.
- */
-export function createSecretMatcher (secrets: readonly string[]): (candidate: string) => boolean {
-  const key = randomBytes(32)
-  const digest = (value: string): Buffer => createHmac('sha256', key).update(value, 'utf8').digest()
-  const expected = secrets.map(digest)
-  return (candidate) => {
-    const presented = digest(candidate)
-    let match = false
-    // No early exit: every secret is compared, so rotation lists do not leak which one matched.
-    for (const secret of expected) match = timingSafeEqual(secret, presented) || match
-    return match
-  }
 }
 
 /** The credentials a request presents; a header sent twice is malformed, never a credential. */

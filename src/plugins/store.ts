@@ -26,7 +26,7 @@ const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) =>
   const dynamo = opts.dynamo ?? createDynamoClients({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint })
   app.decorate('dynamo', dynamo)
   const cipher = createCipher(config.encryptionKeys)
-  app.decorate('tokenStore', createTokenStore({ doc: dynamo.doc, table: config.tokensTable, cipher, now: app.clock }))
+  app.decorate('tokenStore', createTokenStore({ doc: dynamo.doc, table: config.tokensTable, cipher, now: app.clock, connectionEvents: config.reauthWebhook.url !== undefined }))
   app.decorate('oauthStates', createOAuthStateStore({ doc: dynamo.doc, table: config.tokensTable, cipher, now: app.clock }))
   if (owned) app.addHook('onClose', async () => { dynamo.client.destroy() })
 }

@@ -25,6 +25,26 @@ export function isConditionalCheckFailed (err: unknown): err is Error & { Item?:
   return err instanceof Error && err.name === 'ConditionalCheckFailedException'
 }
 
+/** A TransactWriteItems refused as a whole; `CancellationReasons[i]` says why, item by item. */
+export function isTransactionCanceled (err: unknown): err is Error & { CancellationReasons?: Array<{ Code?: string, Item?: Record<string, unknown> }> } {
+  return err instanceof Error && err.name === 'TransactionCanceledException'
+}
+
+/**
+ * The item a cancelled transaction's failed condition saw (index `i`), as plain values, or undefined.
+ * Only a ConditionalCheckFailed reason counts: a TransactionConflict (another transaction on the same
+ * item) is an outcome to retry, not a lost condition.
+ */
+export function canceledConditionItem (err: unknown, i: number): { failed: boolean, item?: Record<string, unknown> } {
+  if (!isTransactionCanceled(err)) return { failed: false }
+  const reason = err.CancellationReasons?.[i]
+  if (reason?.Code !== 'ConditionalCheckFailed') return { failed: false }
+  const raw = reason.Item
+  if (raw === undefined) return { failed: true }
+  const values = Object.values(raw)
+  return { failed: true, item: values.length > 0 && values.every(isAttributeValue) ? unmarshall(raw as Record<string, AttributeValue>, { wrapNumbers: false }) : raw }
+}
+
 const ATTRIBUTE_VALUE_TYPES = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL'])
 
 function isAttributeValue (value: unknown): value is AttributeValue {
@@ -53,7 +73,7 @@ export async function storeCall<T> (operation: string, call: () => Promise<T>): 
   try {
     return await call()
   } catch (err) {
-    if (isConditionalCheckFailed(err)) throw err
+    if (isConditionalCheckFailed(err) || isTransactionCanceled(err)) throw err
     throw new StoreUnavailableError(operation, err)
   }
 }

@@ -36,6 +36,7 @@ export interface TokenRecord extends TokenKey {
   readonly lastError?: string | undefined
   readonly nextAttemptAtMs?: number | undefined
   readonly ttlSec?: number | undefined
+  readonly refreshFailingAtMs?: number | undefined
   /** Ciphertexts, opened only by TokenStore.openSecrets. */
   readonly sealed: { readonly accessToken: string, readonly refreshToken?: string | undefined }
 }
@@ -64,6 +65,10 @@ export const ATTR = {
   lastError: 'lastError',
   nextAttemptAtMs: 'nextAttemptAtMs',
   needsReauthAtMs: 'needsReauthAtMs',
+  /** The last `?force=true` refresh of the internal route (its cooldown holds across instances). */
+  lastForcedAtMs: 'lastForcedAtMs',
+  /** Set when a connection.refresh_failing event was written: once per failing streak, cleared by a refresh. */
+  refreshFailingAtMs: 'refreshFailingAtMs',
   ttl: 'ttl'
 } as const
 
@@ -116,6 +121,7 @@ export function recordFromItem (item: Record<string, unknown>): TokenRecord {
     lastError: str(ATTR.lastError),
     nextAttemptAtMs: num(ATTR.nextAttemptAtMs),
     ttlSec: num(ATTR.ttl),
+    refreshFailingAtMs: num(ATTR.refreshFailingAtMs),
     sealed: { accessToken: str(ATTR.accessToken) ?? '', refreshToken }
   }
 }

@@ -1,6 +1,6 @@
 // Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
 // Conditions are named fragments; the timelines they guard are drawn above each one.
-import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
 import { BY_EXPIRY_INDEX } from './table.js'
 import { ATTR, TOKEN_STATUS, type TokenKey } from './token-item.js'
 
@@ -112,6 +112,22 @@ export function claimedUpdateParams (table: string, k: TokenKey, write: ClaimedW
   }
 }
 
+/**
+ * The internal route's forced refresh, at most one per token per cooldown, whichever instance asks:
+ * caller A forces at t0 (lastForcedAtMs = t0); caller B at t1 < t0 + cooldown finds it too recent.
+ * The version does not move: this is bookkeeping, not a new grant, and claims stay valid.
+ */
+export function forceSlotParams (table: string, k: TokenKey, nowMs: number, cooldownMs: number): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `SET #${ATTR.lastForcedAtMs} = :nowMs`,
+    ConditionExpression: `attribute_exists(#${ATTR.userId}) AND (attribute_not_exists(#${ATTR.lastForcedAtMs}) OR #${ATTR.lastForcedAtMs} <= :sinceMs)`,
+    ExpressionAttributeNames: names(ATTR.lastForcedAtMs, ATTR.userId),
+    ExpressionAttributeValues: { ':nowMs': nowMs, ':sinceMs': nowMs - cooldownMs }
+  }
+}
+
 /** Gives a claim back untouched (nothing was sent to the provider). */
 export function releaseClaimParams (table: string, k: TokenKey, claimId: string): UpdateCommandInput {
   return {
@@ -126,4 +142,31 @@ export function releaseClaimParams (table: string, k: TokenKey, claimId: string)
 
 export function deleteConnectionParams (table: string, k: TokenKey): DeleteCommandInput {
   return { TableName: table, Key: key(k), ReturnValues: 'ALL_OLD' }
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
+
+/**
+ * A state change and its connection event in one TransactWriteItems: both land or neither does.
+ * The same ClientRequestToken on a retry makes DynamoDB answer a transaction that already landed
+ * as a success instead of applying it twice (idempotent for 10 minutes).
+ */
+export function withEventParams (change: UpdateCommandInput | PutCommandInput | DeleteCommandInput, event: TransactItem, requestToken: string): TransactWriteCommandInput {
+  const { ReturnValues: _returnValues, ...rest } = change as UpdateCommandInput
+  const first: TransactItem = 'UpdateExpression' in rest
+    ? { Update: rest as NonNullable<TransactItem['Update']> }
+    : 'Item' in rest ? { Put: rest as unknown as NonNullable<TransactItem['Put']> } : { Delete: rest as NonNullable<TransactItem['Delete']> }
+  return { TransactItems: [first, event], ClientRequestToken: requestToken }
+}
+
+/** A disconnect with its event: the item read (`readVersion`) is the one deleted. */
+export function deleteReadConnectionParams (table: string, k: TokenKey, readVersion: number): DeleteCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    ConditionExpression: VERSION_UNCHANGED,
+    ExpressionAttributeNames: names(ATTR.version),
+    ExpressionAttributeValues: { ':readVersion': readVersion },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD'
+  }
 }

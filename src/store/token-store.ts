@@ -1,18 +1,21 @@
 // The token store: connections of users to platforms, encrypted at rest, written under versions and
 // per-token claims so that two writers never lose a rotated refresh token (RFC 9700 §4.14.2).
 // No Fastify here: routes, the refresh run, the CLI and benchmarks all use this factory.
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { randomUUID } from 'node:crypto'
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb'
 import type { TokenGrant } from '../tokens.js'
 import type { Cipher } from './crypto.js'
 import { retry, type RetryPolicy } from './retry.js'
-import { conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
+import { canceledConditionItem, conditionFailedItem, isConditionalCheckFailed, storeCall, StoreUnavailableError } from './errors.js'
+import { putEventTransactItem } from './event-params.js'
+import { CONNECTION_EVENTS, newEventId, pendingEventItem, type ConnectionEvent, type ConnectionEventType } from './event-item.js'
 import {
   ATTR, isUserKey, openSecrets, recordFromItem, sealSecrets, TOKEN_STATUS,
   type Account, type TokenKey, type TokenRecord, type TokenSecrets
 } from './token-item.js'
 import {
-  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
-  putConnectionParams, queryDueParams, releaseClaimParams, type ClaimedWrite
+  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, deleteReadConnectionParams, forceSlotParams,
+  getTokenParams, listByUserParams, putConnectionParams, queryDueParams, releaseClaimParams, withEventParams, type ClaimedWrite
 } from './token-params.js'
 
 export interface NewConnection extends TokenKey {
@@ -67,6 +70,12 @@ export interface TokenStoreOptions {
   readonly settleAttempts?: number
   /** Rounds of BatchGetItem for keys DynamoDB leaves unprocessed (it does so when throttled). */
   readonly batchGetRounds?: number
+  /**
+   * Webhooks configured: each state change the platform hears about (needs_reauth, a reconnect of a
+   * needs_reauth connection, a disconnect, the first expired failure of a streak) is written together
+   * with its connection event in one TransactWriteItems, for the delivery worker to send.
+   */
+  readonly connectionEvents?: boolean
 }
 
 export type TokenStore = ReturnType<typeof createTokenStore>
@@ -81,24 +90,45 @@ const CONTENTION_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 0 }
 /** Thrown inside getMany's rounds while keys remain unread. */
 class UnprocessedKeys extends Error {}
 
-export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3, batchGetRounds = 3 }: TokenStoreOptions) {
+export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAttempts = 3, batchGetRounds = 3, connectionEvents = false }: TokenStoreOptions) {
+  function eventOf (type: ConnectionEventType, record: Pick<TokenRecord, 'userId' | 'platform' | 'account'>, reason?: string): ConnectionEvent {
+    const nowMs = now()
+    return { id: newEventId(nowMs), type, occurredAtMs: nowMs, userId: record.userId, platform: record.platform, account: record.account, ...(reason === undefined ? {} : { reason }) }
+  }
+
+  /** A transaction of a state change and its event; index 0 is the state change. */
+  async function sendWithEvent (operation: string, params: TransactWriteCommandInput): Promise<void> {
+    await storeCall(operation, () => doc.send(new TransactWriteCommand(params)))
+  }
+
   async function get (key: TokenKey, consistent = true): Promise<TokenRecord | undefined> {
     const { Item } = await storeCall('GetItem', () => doc.send(new GetCommand(getTokenParams(table, key, consistent))))
     return Item === undefined ? undefined : recordFromItem(Item)
   }
 
-  async function claimedUpdate (key: TokenKey, write: ClaimedWrite, set: Record<string, unknown>, remove: readonly string[]): Promise<WriteResult> {
+  async function claimedUpdate (key: TokenKey, write: ClaimedWrite, set: Record<string, unknown>, remove: readonly string[], event?: ConnectionEvent): Promise<WriteResult> {
     const params = claimedUpdateParams(table, key, write, set, remove)
+    const transaction = event === undefined ? undefined : withEventParams(params, putEventTransactItem(table, pendingEventItem(event)), randomUUID())
+    /** The condition of the state change failed, alone or as item 0 of its transaction. */
+    const lostCondition = (err: unknown): boolean => isConditionalCheckFailed(err) || canceledConditionItem(err, 0).failed
     try {
       // Outcome unknown (an error other than the condition): the same conditional write either lands
-      // on the next attempt or tells us (below) that the earlier one had.
-      return await retry(SETTLE_POLICY(settleAttempts), (err) => !isConditionalCheckFailed(err), async (attempt): Promise<WriteResult> => {
+      // on the next attempt or tells us (below) that the earlier one had. A transaction carries a
+      // ClientRequestToken, so sending it again is idempotent.
+      return await retry(SETTLE_POLICY(settleAttempts), (err) => !lostCondition(err), async (attempt): Promise<WriteResult> => {
         try {
-          const { Attributes } = await doc.send(new UpdateCommand(params))
-          return { written: true, record: recordFromItem(Attributes ?? {}) }
+          if (transaction === undefined) {
+            const { Attributes } = await doc.send(new UpdateCommand(params))
+            return { written: true, record: recordFromItem(Attributes ?? {}) }
+          }
+          await doc.send(new TransactWriteCommand(transaction))
+          const written = await get(key, true)
+          if (written !== undefined) return { written: true, record: written }
+          return { written: false, reason: WRITE_FAILURES.lostClaim }
         } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err
-          const item = conditionFailedItem(err)
+          if (!lostCondition(err)) throw err
+          const canceled = canceledConditionItem(err, 0)
+          const item = canceled.failed ? canceled.item : conditionFailedItem(err)
           const current = item === undefined ? undefined : recordFromItem(item)
           // Only after an attempt whose answer was lost: did that attempt land? It did if the item is
           // exactly our write (our claim id, the next version, the very values we sent: ciphertexts
@@ -186,7 +216,7 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       const nowMs = now()
       try {
         // Another writer moved the item between our read and our write: read again, write again.
-        return await retry(CONTENTION_POLICY, isConditionalCheckFailed, async () => {
+        return await retry(CONTENTION_POLICY, (err) => isConditionalCheckFailed(err) || canceledConditionItem(err, 0).failed, async () => {
           const current = await get(connection, true)
           const item = {
             [ATTR.userId]: connection.userId,
@@ -204,11 +234,17 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
             [ATTR.attempts]: 0,
             ...sealSecrets(cipher, connection, connection)
           }
-          await storeCall('PutItem', () => doc.send(new PutCommand(putConnectionParams(table, item, current?.version))))
+          const put = putConnectionParams(table, item, current?.version)
+          // A needs_reauth connection connected again: the platform hears it recovered.
+          if (connectionEvents && current?.status === TOKEN_STATUS.needsReauth) {
+            await sendWithEvent('TransactWriteItems', withEventParams(put, putEventTransactItem(table, pendingEventItem(eventOf(CONNECTION_EVENTS.recovered, recordFromItem(item)))), randomUUID()))
+          } else {
+            await storeCall('PutItem', () => doc.send(new PutCommand(put)))
+          }
           return recordFromItem(item)
         })
       } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
+        if (!isConditionalCheckFailed(err) && !canceledConditionItem(err, 0).failed) throw err
         throw new StoreUnavailableError('PutItem', new Error('too much contention on one connection', { cause: err }))
       }
     },
@@ -244,16 +280,22 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       }
       if (tokens.refreshExpiresAtMs !== undefined) set[ATTR.refreshExpiresAtMs] = tokens.refreshExpiresAtMs
       if (tokens.scopes !== undefined) set[ATTR.scopes] = [...tokens.scopes]
-      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, [ATTR.lastError, ATTR.nextAttemptAtMs])
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, [ATTR.lastError, ATTR.nextAttemptAtMs, ATTR.refreshFailingAtMs])
     },
 
     /** A transient failure: the token stays due, with its attempts counted and a time before the next try. */
     async recordFailure (record: TokenRecord, claimId: string, errorCode: string, nextAttemptAtMs: number): Promise<WriteResult> {
-      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs: now() }, {
+      const nowMs = now()
+      const set: Record<string, unknown> = {
         [ATTR.attempts]: record.attempts + 1,
         [ATTR.lastError]: errorCode,
         [ATTR.nextAttemptAtMs]: nextAttemptAtMs
-      }, [])
+      }
+      // The access token has expired and refreshing keeps failing: the platform hears it once per streak.
+      const failing = connectionEvents && record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs && record.refreshFailingAtMs === undefined
+      if (failing) set[ATTR.refreshFailingAtMs] = nowMs
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, [],
+        failing ? eventOf(CONNECTION_EVENTS.refreshFailing, record, errorCode) : undefined)
     },
 
     /**
@@ -267,7 +309,18 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         [ATTR.lastError]: reason,
         [ATTR.needsReauthAtMs]: nowMs,
         [ATTR.ttl]: Math.floor(nowMs / 1000) + retentionDays * 86_400
-      }, [ATTR.expiresAt, ATTR.nextAttemptAtMs])
+      }, [ATTR.expiresAt, ATTR.nextAttemptAtMs], connectionEvents ? eventOf(CONNECTION_EVENTS.needsReauth, record, reason) : undefined)
+    },
+
+    /** Takes this token's forced-refresh slot; false while the last forced refresh is within `cooldownMs`. */
+    async takeForceSlot (key: TokenKey, cooldownMs: number): Promise<boolean> {
+      try {
+        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(forceSlotParams(table, key, now(), cooldownMs))))
+        return true
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false
+        throw err
+      }
     },
 
     async releaseClaim (key: TokenKey, claimId: string): Promise<boolean> {
@@ -282,6 +335,21 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
 
     /** Forgets a connection; answers what was there (to say `not_connected` when nothing was). */
     async deleteConnection (key: TokenKey): Promise<TokenRecord | undefined> {
+      if (connectionEvents) {
+        // The deleted item is the one read: its account goes into the event, in the same transaction.
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const current = await get(key, true)
+          if (current === undefined) return undefined
+          const event = putEventTransactItem(table, pendingEventItem(eventOf(CONNECTION_EVENTS.disconnected, current)))
+          try {
+            await sendWithEvent('TransactWriteItems', withEventParams(deleteReadConnectionParams(table, key, current.version), event, randomUUID()))
+            return current
+          } catch (err) {
+            if (!canceledConditionItem(err, 0).failed) throw err
+          }
+        }
+        throw new StoreUnavailableError('TransactWriteItems', new Error('too much contention on one connection'))
+      }
       const { Attributes } = await storeCall('DeleteItem', () => doc.send(new DeleteCommand(deleteConnectionParams(table, key))))
       return Attributes === undefined ? undefined : recordFromItem(Attributes)
     }

@@ -5,6 +5,7 @@ import { runOps } from '../../src/cli/ops.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createLock } from '../../src/store/lock.js'
 import { createTokenStore } from '../../src/store/token-store.js'
+import { createWebhookOutbox } from '../../src/store/webhook-outbox.js'
 import { loadOpsConfig } from '../../src/cli/ops-config.js'
 import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
 import { CHILD_ENV_BASE } from '../helpers/child-env.js'
@@ -90,6 +91,33 @@ t.test('lock status, guarded release, due and create-table against DynamoDB Loca
   t.same(r.out, [`exists: table ${fresh} (active, TTL on \`ttl\`)`])
   const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb')
   await table.dynamo.client.send(new DeleteTableCommand({ TableName: fresh }))
+})
+
+t.test('webhooks: pending and failed deliveries, listed by a Query of each partition', async (t) => {
+  const table = await createTestTable(t)
+  const env = { TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_REGION: 'us-east-1' }
+  let r = io(env)
+  t.equal(await runOps(['webhooks'], r.io), 0)
+  t.same(r.out, ['pending: 0', 'failed: 0'])
+
+  const config = testConfig({ TOKENS_TABLE: table.name })
+  const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), connectionEvents: true })
+  const outbox = createWebhookOutbox({ doc: table.dynamo.doc, table: table.name })
+  for (const userId of ['u1', 'u2']) {
+    const record = await store.saveConnection({ userId, platform: 'reddit', account: { id: 'a' }, scopes: [], accessToken: 'at-CANARY', refreshToken: 'rt-CANARY', expiresAtMs: Date.now() + 60 * MIN })
+    await store.claim(record, 'c', 30_000)
+    await store.markNeedsReauth(record, 'c', 'invalid_grant', 30)
+  }
+  const [first] = await outbox.listDue(1)
+  await outbox.claim(first!, 'lease-1', 15_000)
+  await outbox.giveUp({ ...first!, attempts: 10 }, 'lease-1', 'http_500', 30)
+  r = io(env)
+  t.equal(await runOps(['webhooks'], r.io), 0)
+  t.equal(r.out[0], 'pending: 1')
+  t.match(r.out[1], /^ {2}msg_\w+ connection\.needs_reauth reddit user=u2 occurred=\S+ attempts=0 next attempt \S+$/)
+  t.equal(r.out[2], 'failed: 1')
+  t.match(r.out[3], /^ {2}msg_\w+ connection\.needs_reauth reddit user=u1 occurred=\S+ attempts=10 failed \S+ lastError=http_500$/)
+  t.notOk(r.out.join('\n').includes('CANARY'), 'never a token')
 })
 
 t.test('usage errors and an unreachable store', async (t) => {

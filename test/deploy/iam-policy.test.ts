@@ -16,13 +16,18 @@ const ROOT = join(import.meta.dirname, '..', '..')
 const TABLE_ARN = `arn:aws:dynamodb:*:*:table/${DEFAULT_TABLE_NAME}`
 const INDEX_ARN = `${TABLE_ARN}/index/${BY_EXPIRY_INDEX}`
 
-/** SDK command class (client-dynamodb or lib-dynamodb) → the IAM action it needs. */
-const ACTION_OF: ReadonlyMap<string, string> = new Map([
+/**
+ * SDK command class (client-dynamodb or lib-dynamodb) → the IAM actions it needs. TransactWriteItems
+ * has no action of its own: each of its items needs the action of its kind (Put → PutItem, Update →
+ * UpdateItem, Delete → DeleteItem, ConditionCheck → ConditionCheckItem). The store's transactions
+ * hold Put, Update and Delete items only (a test below keeps ConditionCheck out of src/).
+ */
+const ACTION_OF: ReadonlyMap<string, string | readonly string[]> = new Map<string, string | readonly string[]>([
   ['Get', 'GetItem'], ['GetItem', 'GetItem'], ['Put', 'PutItem'], ['PutItem', 'PutItem'],
   ['Update', 'UpdateItem'], ['UpdateItem', 'UpdateItem'], ['Delete', 'DeleteItem'], ['DeleteItem', 'DeleteItem'],
   ['Query', 'Query'], ['Scan', 'Scan'], ['BatchGet', 'BatchGetItem'], ['BatchGetItem', 'BatchGetItem'],
   ['BatchWrite', 'BatchWriteItem'], ['BatchWriteItem', 'BatchWriteItem'], ['TransactGet', 'GetItem'],
-  ['TransactGetItems', 'GetItem'], ['TransactWrite', 'ConditionCheckItem'], ['TransactWriteItems', 'ConditionCheckItem'],
+  ['TransactGetItems', 'GetItem'], ['TransactWrite', ['PutItem', 'UpdateItem', 'DeleteItem']], ['TransactWriteItems', ['PutItem', 'UpdateItem', 'DeleteItem']],
   ['ExecuteStatement', 'PartiQLSelect'], ['CreateTable', 'CreateTable'], ['DescribeTable', 'DescribeTable'],
   ['DeleteTable', 'DeleteTable'], ['UpdateTable', 'UpdateTable'], ['ListTables', 'ListTables'],
   ['DescribeTimeToLive', 'DescribeTimeToLive'], ['UpdateTimeToLive', 'UpdateTimeToLive']
@@ -64,10 +69,10 @@ const sorted = (s: Iterable<string>): string[] => [...new Set(s)].sort()
 const readPolicy = (name: string): Policy => JSON.parse(readFileSync(join(ROOT, 'infra', 'policies', name), 'utf8')) as Policy
 
 function actionsOf (uses: readonly Use[]): string[] {
-  return sorted(uses.map((u) => {
+  return sorted(uses.flatMap((u) => {
     const action = ACTION_OF.get(u.command)
     if (action === undefined) throw new Error(`${u.file}: ${u.command}Command has no IAM mapping in this test: add it`)
-    return `dynamodb:${action}`
+    return (typeof action === 'string' ? [action] : action).map((a) => `dynamodb:${a}`)
   }))
 }
 
@@ -136,6 +141,13 @@ for (const [file, expectedOf] of [['oauth-tokens-minimal-iam.json', async () => 
     t.same(onTable, needed, 'the table statement holds every action the code sends')
   })
 }
+
+t.test('transactions hold Put, Update and Delete items only (no ConditionCheck, which would need ConditionCheckItem)', async (t) => {
+  t.ok(uses.some((u) => u.command === 'TransactWrite'), 'TransactWriteCommand seen')
+  for (const path of sourceFiles(join(ROOT, 'src'))) {
+    t.notMatch(readFileSync(path, 'utf8'), /\bConditionCheck\s*:/, relative(ROOT, path))
+  }
+})
 
 t.test('table management never runs on the service path against AWS', async (t) => {
   // ensureTable needs CreateTable/UpdateTimeToLive, which the runtime policy does not grant: only

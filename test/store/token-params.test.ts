@@ -2,7 +2,7 @@
 // the index the refresh query reads. Their behaviour on a table is in token-store.test.ts.
 import t, { type Test } from 'tap'
 import {
-  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, getTokenParams, listByUserParams,
+  BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, forceSlotParams, getTokenParams, listByUserParams,
   putConnectionParams, queryDueParams, releaseClaimParams
 } from '../../src/store/token-params.js'
 
@@ -95,4 +95,18 @@ t.test('releaseClaim only releases my claim; delete returns what was there', asy
   t.match(release, { UpdateExpression: 'REMOVE #claimId, #claimUntilMs', ConditionExpression: '#claimId = :claimId', ExpressionAttributeValues: { ':claimId': 'c1' } })
   namesMatch(t, release, release.UpdateExpression, release.ConditionExpression)
   t.same(deleteConnectionParams(TABLE, KEY), { TableName: TABLE, Key: KEY, ReturnValues: 'ALL_OLD' })
+})
+
+t.test('the forced-refresh slot: taken only when the last one is older than the cooldown, version untouched', async (t) => {
+  const params = forceSlotParams(TABLE, KEY, 100_000, 30_000)
+  t.match(params, {
+    TableName: TABLE,
+    Key: KEY,
+    UpdateExpression: 'SET #lastForcedAtMs = :nowMs',
+    ConditionExpression: 'attribute_exists(#userId) AND (attribute_not_exists(#lastForcedAtMs) OR #lastForcedAtMs <= :sinceMs)',
+    ExpressionAttributeValues: { ':nowMs': 100_000, ':sinceMs': 70_000 }
+  })
+  t.notMatch(params.UpdateExpression, /version/, 'bookkeeping: claims on the version stay valid')
+  namesMatch(t, params, params.UpdateExpression, params.ConditionExpression)
+  valuesMatch(t, params, params.UpdateExpression, params.ConditionExpression)
 })

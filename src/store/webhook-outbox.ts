@@ -1,0 +1,75 @@
+// The webhook outbox: connection events written with their state change (token-store.ts), read back
+// here by a Query of their partition, claimed under a lease by one sender at a time, then deleted
+// once delivered or moved to the failed partition once the retry schedule is spent.
+import { DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { isConditionalCheckFailed, isTransactionCanceled, storeCall } from './errors.js'
+import { eventFromItem, type EventPartition, type StoredEvent } from './event-item.js'
+import { claimEventParams, deliveredEventParams, giveUpEventParams, listEventsParams, retryEventParams } from './event-params.js'
+
+export interface WebhookOutboxOptions {
+  readonly doc: DynamoDBDocumentClient
+  readonly table: string
+  readonly now?: () => number
+}
+
+export interface WebhookOutbox {
+  /** Events whose next attempt is due, oldest first, at most `limit`. */
+  listDue (limit: number): Promise<StoredEvent[]>
+  /** Every event of a partition (the ops CLI), oldest first. */
+  list (partition: EventPartition, limit?: number): Promise<StoredEvent[]>
+  /** The event as claimed, or undefined when another sender took it (or it is gone). */
+  claim (event: StoredEvent, leaseId: string, leaseMs: number): Promise<StoredEvent | undefined>
+  delivered (event: StoredEvent, leaseId: string): Promise<boolean>
+  retryLater (event: StoredEvent, leaseId: string, nextAttemptAtMs: number, lastError: string): Promise<boolean>
+  giveUp (event: StoredEvent, leaseId: string, lastError: string, retentionDays: number): Promise<boolean>
+}
+
+export function createWebhookOutbox ({ doc, table, now = Date.now }: WebhookOutboxOptions): WebhookOutbox {
+  async function query (partition: EventPartition, limit: number, dueBeforeMs?: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = []
+    let startKey: Record<string, unknown> | undefined
+    do {
+      const page = await storeCall('Query', () => doc.send(new QueryCommand(listEventsParams(table, partition, 100, dueBeforeMs, startKey))))
+      for (const item of page.Items ?? []) events.push(eventFromItem(item))
+      startKey = page.LastEvaluatedKey
+    } while (startKey !== undefined && events.length < limit)
+    return events.slice(0, limit)
+  }
+
+  /** A conditional write that lost (another sender, a lease that ran out) is an answer, not a failure. */
+  async function conditional (operation: string, send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await storeCall(operation, send)
+      return true
+    } catch (err) {
+      if (isConditionalCheckFailed(err) || isTransactionCanceled(err)) return false
+      throw err
+    }
+  }
+
+  return {
+    listDue: async (limit) => await query('pending', limit, now()),
+    list: async (partition, limit = 1_000) => await query(partition, limit),
+
+    async claim (event, leaseId, leaseMs) {
+      try {
+        const { Attributes } = await storeCall('UpdateItem', () => doc.send(new UpdateCommand(claimEventParams(table, event, leaseId, now() + leaseMs))))
+        return Attributes === undefined ? undefined : eventFromItem(Attributes)
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return undefined
+        throw err
+      }
+    },
+
+    delivered: async (event, leaseId) => await conditional('DeleteItem', () => doc.send(new DeleteCommand(deliveredEventParams(table, event.id, leaseId)))),
+
+    retryLater: async (event, leaseId, nextAttemptAtMs, lastError) =>
+      await conditional('UpdateItem', () => doc.send(new UpdateCommand(retryEventParams(table, event.id, leaseId, nextAttemptAtMs, lastError)))),
+
+    async giveUp (event, leaseId, lastError, retentionDays) {
+      const nowMs = now()
+      const params = giveUpEventParams(table, event, leaseId, nowMs, lastError, Math.floor(nowMs / 1000) + retentionDays * 86_400)
+      return await conditional('TransactWriteItems', () => doc.send(new TransactWriteCommand(params)))
+    }
+  }
+}
