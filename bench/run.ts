@@ -20,9 +20,13 @@ import { createDynamoClients, type DynamoClients } from '../src/store/dynamodb-c
 import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
+import { statusVsStoreFloor } from './http-floor.js'
 import { seedDue, type SeedGrant } from './seed.js'
 
 const SMALL = Number(process.env.BENCH_TOKENS ?? 10_000)
+/** Tokens beside the due ones in the same table, not due (30 h left of TikTok's window of 12 h): they must cost no read. */
+const IDLE = Number(process.env.BENCH_IDLE_TOKENS ?? 90_000)
+const IDLE_PREFIX = 'bench-idle-'
 const LARGE = Number(process.env.BENCH_TOKENS_LARGE ?? 100_000)
 /** An unmeasured pass first, as benchmarks do: the JIT of both processes warms up on it. */
 const WARMUP = Number(process.env.BENCH_WARMUP_TOKENS ?? 2_000)
@@ -45,6 +49,8 @@ function cpuSeconds (pid: number | undefined): number {
   }
 }
 const log = (line: string): void => { process.stderr.write(`# ${line}\n`) }
+/** The machine's load when a figure is measured (other work on the same cores moves every figure). */
+const loadAverage = (): string => { try { return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') } catch { return '?' } }
 
 /** BENCH_TOKENS_LARGE=0: the 100,000-token pass is left out. */
 class Skip extends Error {}
@@ -78,7 +84,18 @@ function countCalls (dynamo: DynamoClients): Map<string, number> {
     const input = args.input as { RequestItems?: Record<string, { Keys?: unknown[] }> }
     if (name === 'GetItemCommand') add('itemsAsked', 1)
     if (name === 'BatchGetItemCommand') add('itemsAsked', Object.values(input.RequestItems ?? {}).reduce((n, ask) => n + (ask.Keys?.length ?? 0), 0))
-    return await next(args)
+    const result = await next(args)
+    // What was read, counted from the answers: index entries (Query) and items (GetItem, BatchGetItem),
+    // and how many of them belong to tokens that are not due.
+    type Attr = Record<string, { S?: string } | undefined>
+    const output = result.output as { Count?: number, Items?: Attr[], Item?: Attr, Responses?: Record<string, Attr[]> }
+    const idle = (item: Attr | undefined): boolean => item?.userId?.S?.startsWith(IDLE_PREFIX) === true
+    const read = name === 'QueryCommand'
+      ? output.Items ?? []
+      : name === 'GetItemCommand' ? (output.Item === undefined ? [] : [output.Item]) : name === 'BatchGetItemCommand' ? Object.values(output.Responses ?? {}).flat() : []
+    add(name === 'QueryCommand' ? 'indexEntriesRead' : 'itemsRead', read.length)
+    add('notDueRead', read.filter(idle).length)
+    return result
   }, { step: 'initialize', name: 'benchCallCounter' })
   return counts
 }
@@ -145,14 +162,19 @@ const cipher = createCipher(loadConfig({ COOKIE_SECRET: 'x'.repeat(32), TOKEN_EN
 const tables: string[] = []
 const admin = createDynamoClients({ region: 'us-east-1', endpoint })
 const provider = await startProvider(WARMUP + SMALL + LARGE, LATENCY_MS)
-/** A table of its own with `grants` as due TikTok connections. */
-async function seededTable (grants: SeedGrant[]): Promise<string> {
+/** A table of its own with `grants` as due TikTok connections, and `idle` connections that are not due. */
+async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
   const table = `bench-${randomUUID().slice(0, 8)}`
   tables.push(table)
   await ensureTable(admin.client, table)
   const t0 = performance.now()
-  await seedDue(grants, { doc: admin.doc, table, cipher, platform: 'tiktok', nowMs: Date.now(), lifetimeMs: 2 * 60 * MIN, remainingMs: 20 * MIN })
-  log(`seeded ${grants.length} due tokens in ${Math.round(performance.now() - t0)} ms`)
+  const nowMs = Date.now()
+  await seedDue(grants, { doc: admin.doc, table, cipher, platform: 'tiktok', nowMs, lifetimeMs: 2 * 60 * MIN, remainingMs: 20 * MIN })
+  if (idle > 0) {
+    const dummy = Array.from({ length: idle }, () => ({ at: 'idle-access', rt: 'idle-refresh' }))
+    await seedDue(dummy, { doc: admin.doc, table, cipher, platform: 'tiktok', nowMs, lifetimeMs: 48 * 60 * MIN, remainingMs: 30 * 60 * MIN, prefix: IDLE_PREFIX, parallel: 16 })
+  }
+  log(`seeded ${grants.length} due + ${idle} not due tokens in ${Math.round(performance.now() - t0)} ms`)
   return table
 }
 try {
@@ -165,8 +187,9 @@ try {
     log(`warm-up: ${JSON.stringify({ refreshed: pass.summary.refreshed, durationMs: pass.summary.durationMs })}`)
   }
 
-  // 1. 10,000 due tokens, 100 ms provider latency.
-  const small = await seededTable(provider.grants.slice(0, SMALL))
+  log(`load: ${loadAverage()}`)
+  // 1. 100,000 tokens of which 10,000 are due, 100 ms provider latency.
+  const small = await seededTable(provider.grants.slice(0, SMALL), IDLE)
   const dynamo = createDynamoClients({ region: 'us-east-1', endpoint })
   const calls = countCalls(dynamo)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -187,7 +210,15 @@ try {
   log(`pass 1 CPU seconds: service ${service}, DynamoDB Local ${dynamoDb}, fake provider ${fake} (2 cores × ${(s.durationMs / 1000).toFixed(1)} s available)`)
   process.stdout.write(`refresh_throughput_ratio: ${(achieved / ideal).toFixed(3)}\n`)
   process.stdout.write(`ddb_reads_per_due_token: ${(reads / due).toFixed(3)}\n`)
+  process.stdout.write(`ddb_items_read_per_due_token: ${(((calls.get('indexEntriesRead') ?? 0) + (calls.get('itemsRead') ?? 0)) / due).toFixed(3)}\n`)
+  process.stdout.write(`ddb_reads_on_not_due_tokens: ${calls.get('notDueRead') ?? 0}\n`)
   process.stdout.write(`cron_answer_ms: ${Math.round(first.answerMs)}\n`)
+
+  // 1b. /api/platforms/status with a verified JWT ÷ a bare route making the same Query.
+  log(`load before the HTTP figures: ${loadAverage()}`)
+  const st = await statusVsStoreFloor({ endpoint, table: small, cipher, encryptionKey })
+  log(`status: ${JSON.stringify(st.status)}; floor: ${JSON.stringify(st.floor)}; JWKS downloads ${st.jwksRequests}`)
+  process.stdout.write(`status_vs_store_floor_ratio: ${(st.status.reqPerSec / st.floor.reqPerSec).toFixed(3)}\n`)
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()

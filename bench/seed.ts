@@ -17,12 +17,14 @@ export interface SeedOptions {
   readonly lifetimeMs: number
   readonly remainingMs: number
   readonly parallel?: number
+  /** User ids are `<prefix><i>` (default `bench-user-`): tokens that are not due get a prefix of their own. */
+  readonly prefix?: string
 }
 
 export async function seedDue (grants: readonly SeedGrant[], opts: SeedOptions): Promise<void> {
   const items = (i: number): Record<string, unknown> => {
     const grant = grants[i] as SeedGrant
-    const key = { userId: `bench-user-${i}`, platform: opts.platform }
+    const key = { userId: `${opts.prefix ?? 'bench-user-'}${i}`, platform: opts.platform }
     return {
       [ATTR.userId]: key.userId,
       [ATTR.platform]: key.platform,

@@ -16,6 +16,8 @@ const Str = (description: string) => Type.String({ minLength: 1, description })
 const HttpUrl = (description: string) => Type.String({ format: 'uri', pattern: '^https?://', description })
 const Enum = (values: readonly string[], defaultValue: string, description: string) =>
   Type.Union(values.map((v) => Type.Literal(v)), { default: defaultValue, description })
+const GRANT_WINDOW_DEFAULT_MS = 7 * 24 * 60 * 60_000
+const KEEPALIVE_DEFAULT_MS = 7 * 24 * 60 * 60_000
 const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE'] as const
 const URL_KEYS: Record<typeof URL_VARS[number], keyof PlatformUrls> = {
   AUTHORIZE: 'authorize', TOKEN: 'token', REFRESH: 'refresh', REVOKE: 'revoke', USERINFO: 'userinfo', EXCHANGE: 'exchange'
@@ -70,7 +72,12 @@ function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
     [`${p}_REDIRECT_URI`]: Type.Optional(HttpUrl(`${spec.name} callback URL registered with the provider (…/api/auth/${spec.name}/callback)`)),
     [`${p}_SCOPES`]: Type.Optional(Str(`${spec.name} scopes, comma- or space-separated (default ${spec.defaultScopes.join(',')})`)),
     [`${p}_REFRESH_WINDOW_MS`]: Int(spec.defaultRefreshWindowMs, `${spec.name} tokens expiring within this window are refreshed (raised to REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS if shorter)`, 60_000),
-    [`${p}_REFRESH_CONCURRENCY`]: Type.Integer({ minimum: 1, maximum: 64, default: spec.defaultRefreshConcurrency, description: `${spec.name} refreshes in flight at once` })
+    [`${p}_REFRESH_CONCURRENCY`]: Type.Integer({ minimum: 1, maximum: 64, default: spec.defaultRefreshConcurrency, description: `${spec.name} refreshes in flight at once` }),
+    [`${p}_REFRESH_MODE`]: Enum(['eager', 'on_demand'], 'eager', spec.accessTokenIsGrant === true
+      ? `eager: the cron refreshes tokens inside the window; on_demand: the same for ${spec.name} (its access token is the grant)`
+      : 'eager: the cron refreshes tokens inside the window; on_demand: the cron only keeps grants alive, the internal route refreshes access tokens on use (docs/scale.md)'),
+    [`${p}_GRANT_WINDOW_MS`]: Int(GRANT_WINDOW_DEFAULT_MS, `on_demand: the cron refreshes a ${spec.name} refresh token whose own expiry (refresh_expires_in) is this close`, 60_000),
+    [`${p}_KEEPALIVE_MS`]: Int(KEEPALIVE_DEFAULT_MS, `on_demand: the cron refreshes a ${spec.name} grant not refreshed for this long, so a revocation is found early`, 60 * 60_000)
   }
   for (const name of URL_VARS) {
     // Only Instagram has a long-lived exchange; the other URL variables exist for every platform.
@@ -357,6 +364,9 @@ function platformConfig (
     urls: urls as unknown as PlatformUrls,
     refreshWindowMs: Math.max(num(`${p}_REFRESH_WINDOW_MS`), minWindowMs),
     refreshConcurrency: num(`${p}_REFRESH_CONCURRENCY`),
-    requestsPerMinute: spec.requestsPerMinute === undefined ? undefined : num(`${p}_REQUESTS_PER_MINUTE`)
+    requestsPerMinute: spec.requestsPerMinute === undefined ? undefined : num(`${p}_REQUESTS_PER_MINUTE`),
+    refreshMode: str(`${p}_REFRESH_MODE`) === 'on_demand' ? 'on_demand' : 'eager',
+    grantWindowMs: num(`${p}_GRANT_WINDOW_MS`),
+    keepaliveMs: num(`${p}_KEEPALIVE_MS`)
   }
 }

@@ -3,7 +3,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Config } from '../config.js'
-import { PLATFORM_NAMES } from '../platforms/registry.js'
+import { PLATFORM_NAMES, PLATFORM_SPECS } from '../platforms/registry.js'
+import { platformDueRules, queryHorizonMs } from '../refresh/due.js'
 import { decodeRunSummary } from '../refresh/summary.js'
 import { createCipher } from '../store/crypto.js'
 import { createLock, RELEASE_FAILURES } from '../store/lock.js'
@@ -99,14 +100,17 @@ export async function dueReport (ctx: OpsContext): Promise<number> {
     let due = 0
     let expired = 0
     let earliest: number | undefined
-    for await (const page of store.queryDue(name, nowMs + platform.refreshWindowMs, 500)) {
+    // The run's own horizon: on_demand tokens sit in the index at their grant-keeping deadline.
+    const spec = PLATFORM_SPECS.find((p) => p.name === name) ?? {}
+    const horizonMs = queryHorizonMs(platformDueRules(platform, spec, 0))
+    for await (const page of store.queryDue(name, nowMs + horizonMs, 500)) {
       for (const key of page) {
         due++
         if (key.expiresAtMs <= nowMs) expired++
         earliest = Math.min(earliest ?? key.expiresAtMs, key.expiresAtMs)
       }
     }
-    ctx.out(`${name}: due=${due} expired=${expired} earliest=${iso(earliest)} window=${Math.round(platform.refreshWindowMs / 60_000)}min${platform.configured ? '' : ' (not configured: a run skips it)'}`)
+    ctx.out(`${name}: due=${due} expired=${expired} earliest=${iso(earliest)} window=${Math.round(horizonMs / 60_000)}min${platform.refreshMode === 'eager' ? '' : ' on_demand'}${platform.configured ? '' : ' (not configured: a run skips it)'}`)
   }
   return EXIT.ok
 }

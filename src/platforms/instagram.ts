@@ -20,7 +20,8 @@ export const instagramSpec = {
   defaultScopes: ['instagram_business_basic', 'instagram_business_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,
   defaultRefreshConcurrency: 4,
-  minRefreshAgeMs: DAY_MS
+  minRefreshAgeMs: DAY_MS,
+  accessTokenIsGrant: true
 } as const satisfies PlatformSpec
 
 /** Instagram's quirks, in its own wire names. */

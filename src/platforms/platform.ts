@@ -38,6 +38,11 @@ export interface PlatformSpec<N extends string = string> {
   readonly requestsPerMinute?: number | undefined
   /** The provider's documented minimum token age before a refresh is accepted (Instagram: 24 h). */
   readonly minRefreshAgeMs?: number | undefined
+  /**
+   * The access token is itself the grant, refreshed with itself (Meta's long-lived tokens): letting it
+   * expire loses the connection, so on_demand refreshes it inside its window as eager does.
+   */
+  readonly accessTokenIsGrant?: boolean | undefined
 }
 
 /** A platform's settings once configuration is loaded. */
@@ -53,6 +58,12 @@ export interface PlatformConfig {
   readonly refreshWindowMs: number
   readonly refreshConcurrency: number
   readonly requestsPerMinute?: number | undefined
+  /** eager: the windows; on_demand: the cron keeps grants alive, access tokens are refreshed on use. */
+  readonly refreshMode: 'eager' | 'on_demand'
+  /** on_demand: a refresh token whose own expiry is this close is refreshed by the cron. */
+  readonly grantWindowMs: number
+  /** on_demand: a grant not refreshed for this long is refreshed by the cron (revocations show early). */
+  readonly keepaliveMs: number
 }
 
 export interface ConnectedGrant extends TokenGrant {

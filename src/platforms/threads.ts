@@ -20,7 +20,8 @@ export const threadsSpec = {
   defaultScopes: ['threads_basic', 'threads_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,
   defaultRefreshConcurrency: 4,
-  minRefreshAgeMs: DAY_MS
+  minRefreshAgeMs: DAY_MS,
+  accessTokenIsGrant: true
 } as const satisfies PlatformSpec
 
 /** Threads' quirks, in its own wire names. */

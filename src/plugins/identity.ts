@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { HttpError, ERROR_CODES } from '../errors.js'
 import { createCognitoVerifier, IdentityError, IDENTITY_FAILURES, type CognitoVerifier, type Identity, type IdentityFailure } from '../identity/cognito-verifier.js'
 import { looksLikeJwt, tokenCandidates } from '../identity/token-sources.js'
+import { cacheVerified } from '../identity/verified-cache.js'
 
 /** Why a request has no identity, besides the verifier's own reasons. */
 export const NO_IDENTITY = { notConfigured: ERROR_CODES.notConfigured, missing: 'missing' } as const
@@ -37,14 +38,14 @@ const identityPlugin: FastifyPluginAsync<IdentityPluginOptions> = async (app, op
   const { cognito, run } = app.config
   let verifier: CognitoVerifier | undefined
   if (cognito.clientId !== undefined && (cognito.issuer !== undefined || cognito.userPoolId !== undefined)) {
-    verifier = createCognitoVerifier({
+    verifier = cacheVerified(createCognitoVerifier({
       clientId: cognito.clientId,
       userPoolId: cognito.userPoolId,
       issuer: cognito.issuer,
       jwksUrl: cognito.jwksUrl,
       fetch: opts.fetch,
       timeoutMs: Math.min(run.providerTimeoutMs, 5_000)
-    })
+    }))
   } else {
     app.log.warn('Cognito is not configured (COGNITO_CLIENT_ID with COGNITO_USER_POOL_ID or COGNITO_ISSUER): every user route answers 401')
   }

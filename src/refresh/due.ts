@@ -1,7 +1,18 @@
 // Whether one token should be refreshed now, with the reason in words: the window, the lapse rule, the
-// half-life rule, backoff, and Instagram's minimum age. Pure: time comes in as numbers.
-// @see ../../docs/cron.md (the windows and the lapse rule)
+// half-life rule, backoff, Instagram's minimum age, and the refresh mode. Pure: time comes in as numbers.
+// @see ../../docs/cron.md (the windows and the lapse rule) and ../../docs/scale.md (the modes)
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
+
+export const REFRESH_MODES = ['eager', 'on_demand'] as const
+export type RefreshMode = typeof REFRESH_MODES[number]
+
+/** What on_demand needs to know to keep a grant alive without refreshing its access tokens. */
+export interface GrantRules {
+  /** Refresh a refresh token whose own expiry (`refresh_expires_in`) is this close. */
+  readonly grantWindowMs: number
+  /** Refresh a grant not refreshed (or connected) for this long, so a revocation is found early. */
+  readonly keepaliveMs: number
+}
 
 export interface DueRules {
   /** The platform's effective refresh window (already raised by the lapse rule in config.ts). */
@@ -13,6 +24,11 @@ export interface DueRules {
   readonly lapseMarginMs: number
   /** The provider's minimum token age before a refresh is accepted (Instagram: 24 h). */
   readonly minRefreshAgeMs?: number | undefined
+  /** eager (default): the windows above. on_demand: only what keeps the grant alive (grant below). */
+  readonly mode?: RefreshMode | undefined
+  /** The access token is itself the grant (Instagram, Threads): on_demand refreshes it as eager does. */
+  readonly accessTokenIsGrant?: boolean | undefined
+  readonly grant?: GrantRules | undefined
 }
 
 export const DECISION_REASONS = {
@@ -24,7 +40,10 @@ export const DECISION_REASONS = {
   claimed: 'claimed_by_other',
   backoff: 'backoff',
   halfLife: 'too_young_half_life',
-  minAge: 'too_young_min_age'
+  minAge: 'too_young_min_age',
+  refreshTokenExpiring: 'refresh_token_expiring',
+  keepalive: 'grant_idle_keepalive',
+  leftToUse: 'access_left_to_use'
 } as const
 export type DecisionReason = typeof DECISION_REASONS[keyof typeof DECISION_REASONS]
 
@@ -35,10 +54,58 @@ export type Decision =
   /** Still due, left for a later run. */
   | { readonly action: 'defer', readonly reason: DecisionReason }
 
+/** Whether a platform's tokens follow the on_demand rules (a grant-token platform never does: its token is the grant). */
+export function refreshesOnUse (rules: DueRules): rules is DueRules & { readonly grant: GrantRules } {
+  return rules.mode === 'on_demand' && rules.accessTokenIsGrant !== true && rules.grant !== undefined
+}
+
+/**
+ * on_demand: when the cron must next refresh this grant (the earlier of the refresh token's own
+ * deadline and the keepalive), whatever its access token does. This is the byExpiry sort value of an
+ * on_demand token, so the run's query finds it when that moment comes and never before.
+ */
+export function nextGrantDeadlineMs (record: Pick<TokenRecord, 'refreshExpiresAtMs' | 'lastRefreshedAtMs' | 'connectedAtMs'>, grant: GrantRules): number {
+  const lastTouchMs = Math.max(record.lastRefreshedAtMs ?? 0, record.connectedAtMs)
+  const keepaliveAtMs = lastTouchMs + grant.keepaliveMs
+  return record.refreshExpiresAtMs === undefined ? keepaliveAtMs : Math.min(keepaliveAtMs, record.refreshExpiresAtMs - grant.grantWindowMs)
+}
+
+/** The cron rules of a platform, from its configuration and spec (the run and the internal route share them). */
+export function platformDueRules (
+  config: { readonly refreshWindowMs: number, readonly refreshMode: RefreshMode, readonly grantWindowMs: number, readonly keepaliveMs: number },
+  spec: { readonly minRefreshAgeMs?: number | undefined, readonly accessTokenIsGrant?: boolean | undefined },
+  lapseMarginMs: number
+): DueRules {
+  return {
+    windowMs: config.refreshWindowMs,
+    lapseMarginMs,
+    minRefreshAgeMs: spec.minRefreshAgeMs,
+    mode: config.refreshMode,
+    accessTokenIsGrant: spec.accessTokenIsGrant,
+    grant: { grantWindowMs: config.grantWindowMs, keepaliveMs: config.keepaliveMs }
+  }
+}
+
+/**
+ * How far ahead of now the run's byExpiry query reaches. eager: the window. on_demand: now, since the
+ * sort value is then the deadline itself (already ahead of any expiry by the grant window).
+ */
+export function queryHorizonMs (rules: DueRules): number {
+  return refreshesOnUse(rules) ? 0 : rules.windowMs
+}
+
+/** The byExpiry sort value a token gets when written: its access expiry, or its on_demand deadline. */
+export function dueAtAfterWrite (
+  record: Pick<TokenRecord, 'refreshExpiresAtMs' | 'lastRefreshedAtMs' | 'connectedAtMs'> & { readonly expiresAtMs: number }, rules: DueRules
+): number {
+  return refreshesOnUse(rules) ? nextGrantDeadlineMs(record, rules.grant) : record.expiresAtMs
+}
+
 export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRules): Decision {
   const R = DECISION_REASONS
   if (record.status !== TOKEN_STATUS.connected) return { action: 'skip', reason: R.notConnected }
   if (record.expiresAtMs === undefined) return { action: 'skip', reason: R.notInIndex }
+  if (refreshesOnUse(rules)) return decideGrantKeeping(record, nowMs, rules.grant)
   const remainingMs = record.expiresAtMs - nowMs
   // The index is eventually consistent and other writers (a reconnect, an internal read) refresh too.
   if (remainingMs > rules.windowMs) return { action: 'skip', reason: R.fresh }
@@ -58,4 +125,19 @@ export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRul
   // `expires_in` is stored as expiring now), and only the provider's own answer (Instagram: Graph
   // code 190) may declare a grant dead. A doubt never disconnects an account.
   return { action: 'refresh', reason: remainingMs <= 0 ? R.expired : R.withinWindow }
+}
+
+/**
+ * on_demand for a platform whose access tokens are refreshed when handed out: the cron refreshes only
+ * a refresh token near its own expiry, or an idle grant (keepalive). An expired access token is no
+ * reason: the internal route refreshes it when someone needs it.
+ */
+function decideGrantKeeping (record: TokenRecord, nowMs: number, grant: GrantRules): Decision {
+  const R = DECISION_REASONS
+  const refreshExpiring = record.refreshExpiresAtMs !== undefined && record.refreshExpiresAtMs - nowMs <= grant.grantWindowMs
+  const idle = nowMs - Math.max(record.lastRefreshedAtMs ?? 0, record.connectedAtMs) >= grant.keepaliveMs
+  if (!refreshExpiring && !idle) return { action: 'skip', reason: R.leftToUse }
+  if (record.claimUntilMs !== undefined && record.claimUntilMs >= nowMs) return { action: 'skip', reason: R.claimed }
+  if (record.nextAttemptAtMs !== undefined && record.nextAttemptAtMs > nowMs) return { action: 'defer', reason: R.backoff }
+  return { action: 'refresh', reason: refreshExpiring ? R.refreshTokenExpiring : R.keepalive }
 }

@@ -9,7 +9,7 @@ import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure, type TokenStore } from '../store/token-store.js'
 import { nextAttemptAtMs } from './backoff.js'
-import { decideRefresh, type DecisionReason, type DueRules } from './due.js'
+import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type DecisionReason, type DueRules } from './due.js'
 
 /** The slice of a pino logger the refresh needs (Fastify's logger fits; so does pino itself). */
 export interface RefreshLogger {
@@ -54,6 +54,11 @@ export interface RefreshOneContext {
   readonly now: () => number
   readonly log: RefreshLogger
   readonly rules: DueRules
+  /**
+   * The platform's cron rules when `rules` are another caller's (the internal route's minimum TTL):
+   * they give the index value a write stores (on_demand: the next grant-keeping deadline). Default: rules.
+   */
+  readonly platformRules?: DueRules | undefined
   /** How long a claim lasts: well beyond the provider timeout, so a slow answer is still ours to write. */
   readonly claimLeaseMs: number
   readonly retentionDays: number
@@ -81,7 +86,10 @@ export async function refreshOne (
   for (let attempt = 1; ; attempt++) {
     if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone })
     decision = decideRefresh(record, ctx.now(), ctx.rules)
-    if (decision.action === 'skip') return done(log, where, { outcome: 'skipped', reason: decision.reason })
+    if (decision.action === 'skip') {
+      if (decision.reason === DECISION_REASONS.leftToUse) await moveToDeadline(ctx, record)
+      return done(log, where, { outcome: 'skipped', reason: decision.reason })
+    }
     if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
     if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
       return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap })
@@ -117,6 +125,18 @@ export async function refreshOne (
   }
   if (outcome.kind === 'transient') return settleTransient(ctx, record, claimId, outcome, where)
   return settlePermanent(ctx, record, claimId, outcome.code, where)
+}
+
+/**
+ * An on_demand token found by the run but not due (connected, or last written, under eager rules):
+ * its index entry moves to its deadline, so later runs spend no read on it until then.
+ */
+async function moveToDeadline (ctx: RefreshOneContext, record: TokenRecord): Promise<void> {
+  const rules = ctx.platformRules ?? ctx.rules
+  if (!refreshesOnUse(rules)) return
+  const dueAtMs = nextGrantDeadlineMs(record, rules.grant)
+  if (record.dueAtMs !== undefined && record.dueAtMs >= dueAtMs) return
+  await ctx.store.moveDueAt(record, dueAtMs)
 }
 
 async function settleTransient (
@@ -158,9 +178,16 @@ async function writeRefreshed (
   outcome: Extract<RefreshOutcome, { kind: 'refreshed' }>, claimUntilMs: number
 ): ReturnType<TokenStore['completeRefresh']> {
   const deadline = performance.now() + Math.max(0, claimUntilMs - ctx.now() - 1_000)
+  const { grant } = outcome
+  const dueAtMs = dueAtAfterWrite({
+    expiresAtMs: grant.expiresAtMs,
+    refreshExpiresAtMs: grant.refreshExpiresAtMs ?? record.refreshExpiresAtMs,
+    lastRefreshedAtMs: ctx.now(),
+    connectedAtMs: record.connectedAtMs
+  }, ctx.platformRules ?? ctx.rules)
   for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
     try {
-      return await ctx.store.completeRefresh(record, claimId, outcome.grant)
+      return await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs })
     } catch (err) {
       if (!(err instanceof StoreUnavailableError) || performance.now() + pauseMs > deadline) throw err
       ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')

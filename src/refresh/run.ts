@@ -6,7 +6,7 @@ import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenRecord } from '../store/token-item.js'
 import { tokenKeyId, type DueKey, type TokenStore } from '../store/token-store.js'
-import type { DueRules } from './due.js'
+import { platformDueRules, queryHorizonMs } from './due.js'
 import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
 import { countOutcome, emptyTally, RUN_ERRORS, totals, type PlatformTally, type RunError, type RunSummary } from './summary.js'
@@ -56,11 +56,7 @@ export function startRun (opts: RunOptions): RunHandle {
 
   async function runPlatform (platform: Platform, tally: PlatformTally): Promise<void> {
     if (!platform.config.configured) return
-    const rules: DueRules = {
-      windowMs: platform.config.refreshWindowMs,
-      lapseMarginMs: opts.lapseMarginMs,
-      minRefreshAgeMs: platform.spec.minRefreshAgeMs
-    }
+    const rules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
     const limiter = opts.limiters?.get(platform.name)
     const ctx = {
       store: opts.store,
@@ -75,7 +71,15 @@ export function startRun (opts: RunOptions): RunHandle {
       // are in flight (a claimed token waits for a provider slot a few hundred ms at most: far inside its claim).
       withProviderSlot: createSemaphore(platform.config.refreshConcurrency)
     }
-    const untilMs = opts.now() + rules.windowMs
+    // Two walks of the index. First the tokens that may wait for the next run (more than the lapse
+    // margin left: refreshed only by the half-life rule), latest first: a refresh moves a token's key
+    // later, behind this walk's cursor, so it is never met again (TikTok: 2 h tokens under a 12 h
+    // window would otherwise come up again, costing an index read each). It gets half the budget at
+    // most. Then the urgent ones, earliest first; their new keys land in the range already walked.
+    const nowMs = opts.now()
+    const untilMs = nowMs + queryHorizonMs(rules)
+    const urgentUntilMs = Math.min(untilMs, nowMs + opts.lapseMarginMs)
+    const laterHalfEnd = t0 + opts.runBudgetMs / 2
     // A token refreshed by this run whose new expiry still falls inside the window (TikTok: 2 h
     // tokens, 12 h window) moves ahead of the paginated query's cursor and comes up again: it is
     // known to be fresh, so it is passed over without a read. Only such tokens are remembered, and
@@ -84,13 +88,18 @@ export function startRun (opts: RunOptions): RunHandle {
     const rewritten = new Set<string>()
     const inFlight = new Set<string>()
     const passOver = (key: DueKey): boolean => rewritten.delete(key.userId) || inFlight.has(key.userId)
-    const keys = withItems(opts.store, opts.store.queryDue(platform.name, untilMs, opts.pageSize ?? 100), passOver)
+    const pageSize = opts.pageSize ?? 100
+    const pages = concatPages(
+      untilLate(opts.store.queryDue(platform.name, untilMs, pageSize, { afterMs: urgentUntilMs, descending: true }), laterHalfEnd),
+      opts.store.queryDue(platform.name, urgentUntilMs, pageSize)
+    )
+    const keys = withItems(opts.store, pages, passOver)
     const { stopped } = await forEachConcurrent(keys, 3 * platform.config.refreshConcurrency, async ({ key, known }) => {
       tally.due += 1
       inFlight.add(key.userId)
       try {
         const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`, known)
-        const newExpiryMs = result.record?.expiresAtMs
+        const newExpiryMs = result.record?.dueAtMs
         if (result.outcome === 'refreshed' && newExpiryMs !== undefined && newExpiryMs > key.expiresAtMs && newExpiryMs <= untilMs) rewritten.add(key.userId)
         countOutcome(tally, result.outcome)
         if (result.errorCode !== undefined) errorCodes[result.errorCode] = (errorCodes[result.errorCode] ?? 0) + 1
@@ -141,6 +150,18 @@ export function startRun (opts: RunOptions): RunHandle {
   })()
 
   return { runId: opts.runId, progress: () => progress(false), finished }
+}
+
+/** The pages of a source until the monotonic clock passes `endMs` (checked between pages). */
+async function * untilLate<T> (pages: AsyncGenerator<T>, endMs: number): AsyncGenerator<T> {
+  for await (const page of pages) {
+    yield page
+    if (performance.now() >= endMs) return
+  }
+}
+
+async function * concatPages<T> (...sources: Array<AsyncIterable<T>>): AsyncGenerator<T> {
+  for (const source of sources) yield * source
 }
 
 /**

@@ -24,6 +24,11 @@ export interface TokenRecord extends TokenKey {
   readonly scopes: readonly string[]
   /** Access token expiry; absent once the token needs re-authorisation (it left the index). */
   readonly expiresAtMs?: number | undefined
+  /**
+   * The byExpiry sort value (`expiresAt`): the access token's expiry (eager), or the next moment the
+   * cron must keep the grant alive (on_demand, see refresh/due.ts nextGrantDeadlineMs).
+   */
+  readonly dueAtMs?: number | undefined
   readonly refreshExpiresAtMs?: number | undefined
   /** When the current access token was issued: with expiresAtMs it gives the token's lifetime. */
   readonly issuedAtMs: number
@@ -51,6 +56,8 @@ export const ATTR = {
   username: 'username',
   scopes: 'scopes',
   expiresAt: 'expiresAt',
+  /** Set only while `expiresAt` holds an on_demand deadline instead of the access token's expiry. */
+  accessExpiresAtMs: 'accessExpiresAtMs',
   refreshExpiresAtMs: 'refreshExpiresAtMs',
   issuedAtMs: 'issuedAtMs',
   connectedAtMs: 'connectedAtMs',
@@ -109,7 +116,8 @@ export function recordFromItem (item: Record<string, unknown>): TokenRecord {
     version: num(ATTR.version) ?? 0,
     account: username === undefined ? { id: str(ATTR.accountId) ?? '' } : { id: str(ATTR.accountId) ?? '', username },
     scopes: Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [],
-    expiresAtMs: num(ATTR.expiresAt),
+    expiresAtMs: num(ATTR.accessExpiresAtMs) ?? num(ATTR.expiresAt),
+    dueAtMs: num(ATTR.expiresAt),
     refreshExpiresAtMs: num(ATTR.refreshExpiresAtMs),
     issuedAtMs: num(ATTR.issuedAtMs) ?? 0,
     connectedAtMs: num(ATTR.connectedAtMs) ?? 0,

@@ -43,15 +43,32 @@ export function listByUserParams (table: string, userId: string, startKey?: Reco
   }
 }
 
-/** One page of due keys of one platform: `platform = :p AND expiresAt <= :t` on the sparse index. */
-export function queryDueParams (table: string, platform: string, untilMs: number, pageSize: number, startKey?: Record<string, unknown>): QueryCommandInput {
+/** Where a query of due keys starts and which way it walks the index. */
+export interface DueRange {
+  /** Exclusive lower bound (epoch ms); unset = from the earliest expiry. */
+  readonly afterMs?: number | undefined
+  /** Latest expiries first (the index walked backwards). */
+  readonly descending?: boolean | undefined
+}
+
+/**
+ * One page of due keys of one platform: `platform = :p AND expiresAt <= :t` on the sparse index, or
+ * `BETWEEN` an exclusive lower bound and `:t`, walked either way.
+ */
+export function queryDueParams (
+  table: string, platform: string, untilMs: number, pageSize: number, startKey?: Record<string, unknown>, range: DueRange = {}
+): QueryCommandInput {
+  const bounded = range.afterMs !== undefined
   return {
     TableName: table,
     IndexName: BY_EXPIRY_INDEX,
-    KeyConditionExpression: `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} <= :untilMs`,
+    KeyConditionExpression: bounded
+      ? `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} BETWEEN :fromMs AND :untilMs`
+      : `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} <= :untilMs`,
     ExpressionAttributeNames: names(ATTR.platform, ATTR.expiresAt),
-    ExpressionAttributeValues: { ':platform': platform, ':untilMs': untilMs },
+    ExpressionAttributeValues: { ':platform': platform, ':untilMs': untilMs, ...(bounded ? { ':fromMs': (range.afterMs ?? 0) + 1 } : {}) },
     Limit: pageSize,
+    ...(range.descending === true ? { ScanIndexForward: false } : {}),
     ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
   }
 }
@@ -125,6 +142,21 @@ export function forceSlotParams (table: string, k: TokenKey, nowMs: number, cool
     ConditionExpression: `attribute_exists(#${ATTR.userId}) AND (attribute_not_exists(#${ATTR.lastForcedAtMs}) OR #${ATTR.lastForcedAtMs} <= :sinceMs)`,
     ExpressionAttributeNames: names(ATTR.lastForcedAtMs, ATTR.userId),
     ExpressionAttributeValues: { ':nowMs': nowMs, ':sinceMs': nowMs - cooldownMs }
+  }
+}
+
+/**
+ * Moves the index entry (on_demand): only on the version read, while connected and unclaimed; a
+ * claimer in flight writes its own value. The access expiry is kept beside it.
+ */
+export function moveDueAtParams (table: string, k: TokenKey, readVersion: number, accessExpiresAtMs: number, dueAtMs: number, nowMs: number): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: key(k),
+    UpdateExpression: `SET #${ATTR.expiresAt} = :dueAtMs, #${ATTR.accessExpiresAtMs} = :accessExpiresAtMs`,
+    ConditionExpression: `${VERSION_UNCHANGED} AND #${ATTR.status} = :connected AND ${NO_LIVE_CLAIM}`,
+    ExpressionAttributeNames: names(ATTR.expiresAt, ATTR.accessExpiresAtMs, ATTR.version, ATTR.status, ATTR.claimUntilMs),
+    ExpressionAttributeValues: { ':dueAtMs': dueAtMs, ':accessExpiresAtMs': accessExpiresAtMs, ':readVersion': readVersion, ':connected': TOKEN_STATUS.connected, ':nowMs': nowMs }
   }
 }
 

@@ -15,7 +15,7 @@ import {
 } from './token-item.js'
 import {
   BATCH_GET_MAX_KEYS, batchGetTokensParams, claimedUpdateParams, claimParams, deleteConnectionParams, deleteReadConnectionParams, forceSlotParams,
-  getTokenParams, listByUserParams, putConnectionParams, queryDueParams, releaseClaimParams, withEventParams, type ClaimedWrite
+  getTokenParams, listByUserParams, moveDueAtParams, putConnectionParams, queryDueParams, releaseClaimParams, withEventParams, type ClaimedWrite, type DueRange
 } from './token-params.js'
 
 export interface NewConnection extends TokenKey {
@@ -40,6 +40,12 @@ export type ClaimFailure = typeof CLAIM_FAILURES[keyof typeof CLAIM_FAILURES]
 export const WRITE_FAILURES = { lostClaim: 'lost_claim' } as const
 export type WriteFailure = typeof WRITE_FAILURES[keyof typeof WRITE_FAILURES]
 
+/** A provider's grant as the store writes it after a refresh. */
+export interface RefreshedTokens extends TokenGrant {
+  /** on_demand: the byExpiry sort value (the next grant-keeping deadline); undefined = the access expiry. */
+  readonly dueAtMs?: number | undefined
+}
+
 export type ClaimResult =
   | { readonly claimed: true, readonly claimId: string, readonly claimUntilMs: number }
   | { readonly claimed: false, readonly reason: ClaimFailure, readonly current?: TokenRecord }
@@ -58,6 +64,7 @@ export type BatchRead = ReadonlyMap<string, TokenRecord | undefined>
 export const tokenKeyId = (k: TokenKey): string => `${k.platform}\u0000${k.userId}`
 
 export interface DueKey extends TokenKey {
+  /** The index's sort value (`expiresAt`): the access expiry, or an on_demand deadline (TokenRecord.dueAtMs). */
   readonly expiresAtMs: number
 }
 
@@ -195,10 +202,11 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     },
 
     /** Due keys of one platform, page by page from the sparse index; never the whole set in memory. */
-    async * queryDue (platform: string, untilMs: number, pageSize = 100): AsyncGenerator<DueKey[]> {
+    async * queryDue (platform: string, untilMs: number, pageSize = 100, range: DueRange = {}): AsyncGenerator<DueKey[]> {
+      if (range.afterMs !== undefined && range.afterMs >= untilMs) return
       let startKey: Record<string, unknown> | undefined
       do {
-        const page = await storeCall('Query', () => doc.send(new QueryCommand(queryDueParams(table, platform, untilMs, pageSize, startKey))))
+        const page = await storeCall('Query', () => doc.send(new QueryCommand(queryDueParams(table, platform, untilMs, pageSize, startKey, range))))
         const keys: DueKey[] = []
         for (const item of page.Items ?? []) {
           const userId = item[ATTR.userId]
@@ -269,18 +277,37 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     },
 
     /** Writes a provider's fresh tokens; the rotated refresh token lands in the same write. */
-    async completeRefresh (record: TokenRecord, claimId: string, tokens: TokenGrant): Promise<WriteResult> {
+    async completeRefresh (record: TokenRecord, claimId: string, tokens: RefreshedTokens): Promise<WriteResult> {
       const nowMs = now()
       const set: Record<string, unknown> = {
         ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),
-        [ATTR.expiresAt]: tokens.expiresAtMs,
+        ...indexValues(tokens.expiresAtMs, tokens.dueAtMs),
         [ATTR.issuedAtMs]: nowMs,
         [ATTR.lastRefreshedAtMs]: nowMs,
         [ATTR.attempts]: 0
       }
       if (tokens.refreshExpiresAtMs !== undefined) set[ATTR.refreshExpiresAtMs] = tokens.refreshExpiresAtMs
       if (tokens.scopes !== undefined) set[ATTR.scopes] = [...tokens.scopes]
-      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, [ATTR.lastError, ATTR.nextAttemptAtMs, ATTR.refreshFailingAtMs])
+      const remove = [ATTR.lastError, ATTR.nextAttemptAtMs, ATTR.refreshFailingAtMs, ...(ATTR.accessExpiresAtMs in set ? [] : [ATTR.accessExpiresAtMs])]
+      return claimedUpdate(record, { claimId, readVersion: record.version, nowMs }, set, remove)
+    },
+
+    /**
+     * on_demand: moves a token's index entry to its next grant-keeping deadline, so the run's query
+     * stops finding it until then (an index-key change: DynamoDB writes the index twice). Tokens
+     * connected or refreshed under eager carry their access expiry there; the first on_demand run
+     * that finds one moves it. Not a token change, so the version stays: a claimer's write lands
+     * anyway and sets the value again.
+     */
+    async moveDueAt (record: TokenRecord, dueAtMs: number): Promise<boolean> {
+      if (record.expiresAtMs === undefined) return false
+      try {
+        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(moveDueAtParams(table, record, record.version, record.expiresAtMs ?? 0, dueAtMs, now()))))
+        return true
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false
+        throw err
+      }
     },
 
     /** A transient failure: the token stays due, with its attempts counted and a time before the next try. */
@@ -309,7 +336,7 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
         [ATTR.lastError]: reason,
         [ATTR.needsReauthAtMs]: nowMs,
         [ATTR.ttl]: Math.floor(nowMs / 1000) + retentionDays * 86_400
-      }, [ATTR.expiresAt, ATTR.nextAttemptAtMs], connectionEvents ? eventOf(CONNECTION_EVENTS.needsReauth, record, reason) : undefined)
+      }, [ATTR.expiresAt, ATTR.accessExpiresAtMs, ATTR.nextAttemptAtMs], connectionEvents ? eventOf(CONNECTION_EVENTS.needsReauth, record, reason) : undefined)
     },
 
     /** Takes this token's forced-refresh slot; false while the last forced refresh is within `cooldownMs`. */
@@ -354,6 +381,12 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       return Attributes === undefined ? undefined : recordFromItem(Attributes)
     }
   }
+}
+
+/** The index value and, where it is not the access expiry, the access expiry beside it. */
+function indexValues (expiresAtMs: number, dueAtMs: number | undefined): Record<string, number> {
+  if (dueAtMs === undefined || dueAtMs === expiresAtMs) return { [ATTR.expiresAt]: expiresAtMs }
+  return { [ATTR.expiresAt]: dueAtMs, [ATTR.accessExpiresAtMs]: expiresAtMs }
 }
 
 function recordKey (item: Record<string, unknown>): TokenKey {

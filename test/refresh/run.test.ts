@@ -63,6 +63,24 @@ t.test('half-life: 2 h TikTok tokens under the 12 h window are not rotated on ev
   t.match(again, { refreshed: 0 }, 'the new tokens are not refreshed again at once')
 })
 
+t.test('tiktok-index-reread: a token refreshed by the run is not met again in the index, urgent or not', async (t) => {
+  const tiktok = await TiktokFake.start(t)
+  const s = await refreshSetup(t, { ...tiktok.env(), TIKTOK_REFRESH_CONCURRENCY: '1' })
+  // Two past half their life but able to wait (59 min left > the 34 min lapse margin), two urgent (20 min).
+  await seedTokens(s.store, tiktok, 2, { expiresInMs: 2 * HOUR, now: s.clock.now, prefix: 'later' })
+  s.clock.advance(61 * MIN)
+  await seedTokens(s.store, tiktok, 2, { expiresInMs: 20 * MIN, now: () => s.clock.now() - 100 * MIN, prefix: 'urgent' })
+  let entries = 0
+  s.table.dynamo.client.middlewareStack.add((next, context) => async (args) => {
+    const result = await next(args)
+    if (context.commandName === 'QueryCommand') entries += (result.output as { Items?: unknown[] }).Items?.length ?? 0
+    return result
+  }, { step: 'initialize', name: 'countIndexEntries' })
+  const summary = await startRun(s.options(s.platformsFor(tiktok), { pageSize: 1 })).finished
+  t.match(summary, { refreshed: 4, results: [{ due: 4 }] })
+  t.equal(entries, 4, 'one index entry read per due token: none read again after its refresh')
+})
+
 t.test('invalid_grant for a refresh token that was replaced meanwhile is a lost race, not a revocation', async (t) => {
   const tiktok = await TiktokFake.start(t)
   const s = await refreshSetup(t, tiktok.env())

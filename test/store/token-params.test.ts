@@ -53,6 +53,18 @@ t.test('queryDue is a paginated Query on byExpiry, never a Scan', async (t) => {
   valuesMatch(t, params, params.KeyConditionExpression)
   const next = { ...KEY, expiresAt: 5 }
   t.same(queryDueParams(TABLE, 'reddit', 1_000, 25, next).ExclusiveStartKey, next)
+  t.notOk('ScanIndexForward' in params, 'earliest first by default')
+})
+
+t.test('queryDue over a bounded range, latest first: BETWEEN an exclusive lower bound and the end', async (t) => {
+  const params = queryDueParams(TABLE, 'tiktok', 9_000, 25, undefined, { afterMs: 1_000, descending: true })
+  t.match(params, {
+    KeyConditionExpression: '#platform = :platform AND #expiresAt BETWEEN :fromMs AND :untilMs',
+    ExpressionAttributeValues: { ':platform': 'tiktok', ':fromMs': 1_001, ':untilMs': 9_000 },
+    ScanIndexForward: false
+  })
+  namesMatch(t, params, params.KeyConditionExpression)
+  valuesMatch(t, params, params.KeyConditionExpression)
 })
 
 t.test('putConnection: a first connection needs an absent item, a reconnection the version it read', async (t) => {

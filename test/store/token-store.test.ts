@@ -395,3 +395,19 @@ t.test('DynamoDB unreachable: typed StoreUnavailableError, no crash', async (t) 
   t.notOk(String((err as Error).message).includes('CANARY'))
   t.notOk(JSON.stringify(err).includes('CANARY'))
 })
+
+t.test('moveDueAt moves the index entry, keeps the access expiry beside it, and yields to a live claim or a new version', async (t) => {
+  // A platform of its own: the query below must see only this item.
+  const saved = await store.saveConnection(connection({ platform: 'move-due-at', expiresAtMs: nowMs - 1_000 }))
+  t.equal(await store.moveDueAt(saved, nowMs + 86_400_000), true)
+  const moved = await store.get(saved)
+  t.match(moved, { dueAtMs: nowMs + 86_400_000, expiresAtMs: nowMs - 1_000, version: saved.version })
+  const due: unknown[] = []
+  for await (const page of store.queryDue(saved.platform, nowMs)) due.push(...page)
+  t.same(due, [], 'no longer found before its deadline')
+  const claim = await store.claim(moved ?? saved, 'c1', 60_000)
+  t.equal(claim.claimed, true)
+  t.equal(await store.moveDueAt(moved ?? saved, nowMs + 1), false, 'a live claim: its writer sets the value')
+  t.equal(await store.moveDueAt({ ...saved, version: saved.version + 5 }, nowMs + 1), false, 'a stale version')
+  t.equal(await store.moveDueAt({ ...saved, expiresAtMs: undefined }, nowMs + 1), false, 'not in the index')
+})
