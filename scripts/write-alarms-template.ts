@@ -5,15 +5,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../src/refresh/summary.js'
+import { WEBHOOK_METRICS } from '../src/webhooks/metrics.js'
+
+export { WEBHOOK_METRICS }
 
 export const ALARMS_TEMPLATE_PATH = fileURLToPath(new URL('../infra/oauth-refresher-alarms.json', import.meta.url))
-
-/**
- * The webhook delivery metrics, under the same namespace and `service` dimension: the names agreed with
- * the webhook work (issue 10), which emits them as EMF. `webhookDeliveryFailed`: deliveries that
- * failed (Count); `webhookPending`: deliveries waiting (Count, a gauge).
- */
-export const WEBHOOK_METRICS = { deliveryFailed: 'webhookDeliveryFailed', pending: 'webhookPending' } as const
 
 const SERVICE_DIMENSIONS = [{ Name: 'service', Value: SERVICE_NAME }]
 

@@ -271,6 +271,7 @@ t.test('production refuses weak secrets and plain-http URLs in one error naming 
     APP_URL: 'http://huntaze.example',
     REDDIT_TOKEN_URL: 'http://reddit.example/token',
     REAUTH_WEBHOOK_URL: 'http://hooks.example/CANARY',
+    REAUTH_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
     COGNITO_ISSUER: 'http://issuer.example/pool'
   }))
   t.same([...err.variables].sort(), ['APP_URL', 'COGNITO_ISSUER', 'COOKIE_SECRET', 'CRON_SECRET', 'INTERNAL_API_KEY', 'REAUTH_WEBHOOK_URL', 'REDDIT_TOKEN_URL', 'TOKEN_ENCRYPTION_KEY'])

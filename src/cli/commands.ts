@@ -50,7 +50,8 @@ export async function lockStatus (ctx: OpsContext): Promise<number> {
   else ctx.out(`lock: lease of run ${printable(state.runId)} ended ${iso(state.expiresAtMs)} (free to take; \`lock release --force\` clears it)`)
   const last = decodeRunSummary(state.lastRun)
   if (last === null) {
-    ctx.out('last run: none recorded')
+    // A stored summary that fails the schema is said so, never taken for "no run yet".
+    ctx.out(state.lastRun === null ? 'last run: none recorded' : 'last run: unreadable (the stored summary does not match the run summary schema)')
   } else {
     ctx.out(`last run: ${printable(last.runId)} finished ${iso(last.finishedAtMs)} in ${last.durationMs} ms${last.partial ? ' (partial)' : ''}${last.error === undefined ? '' : ` error=${printable(last.error)}`}`)
     ctx.out(`  refreshed=${last.refreshed} failed=${last.failed} needsReauth=${last.needsReauth} deferred=${last.deferred}`)

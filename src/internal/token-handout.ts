@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Platform } from '../platforms/platform.js'
-import type { DueRules } from '../refresh/due.js'
+import { platformDueRules, type DueRules } from '../refresh/due.js'
 import type { RefreshLogger, RefreshOneContext, TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
@@ -58,6 +58,8 @@ export interface TokenHandoutOptions {
   /** INTERNAL_FORCE_COOLDOWN_MS: at most one forced refresh per token within it. */
   readonly forceCooldownMs: number
   readonly claimLeaseMs: number
+  /** The cron's lapse margin: with the platform's rules it gives the index value a refresh stores. */
+  readonly lapseMarginMs: number
   readonly retentionDays: number
   /** How often a caller waiting for another instance's claim re-reads the item. */
   readonly pollMs?: number | undefined
@@ -137,7 +139,10 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     const rules: DueRules = force
       ? { windowMs: Number.POSITIVE_INFINITY, lapseMarginMs: Number.POSITIVE_INFINITY, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
       : { windowMs: opts.minTtlMs, lapseMarginMs: opts.minTtlMs, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
-    const ctx: RefreshOneContext = { store, now, log: opts.log, rules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
+    // The cron's rules for the platform decide where the refreshed token lands in the index: in
+    // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
+    const platformRules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
+    const ctx: RefreshOneContext = { store, now, log: opts.log, rules, platformRules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
     const result = await opts.refreshOne(ctx, platform, key, `internal:${randomUUID()}`)
     if (result.outcome === 'refreshed' && result.record !== undefined) return tokenOf(result.record, true, HANDOUT_REASONS.refreshed)
     if (result.outcome === 'needsReauth') return NEEDS_REAUTH

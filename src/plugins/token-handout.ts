@@ -22,6 +22,7 @@ const tokenHandoutPlugin: FastifyPluginAsync = async (app) => {
     minTtlMs: run.tokenMinTtlMs,
     forceCooldownMs: run.internalForceCooldownMs,
     claimLeaseMs: run.claimLeaseMs,
+    lapseMarginMs: run.lapseMarginMs,
     retentionDays: run.needsReauthRetentionDays
   }))
 }

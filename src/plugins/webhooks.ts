@@ -17,6 +17,7 @@ export interface WebhooksPluginOptions {
   readonly pollMs?: number | undefined
   readonly schedule?: readonly number[] | undefined
   readonly timeoutMs?: number | undefined
+  readonly gaugeEveryMs?: number | undefined
 }
 
 const webhooksPlugin: FastifyPluginAsync<WebhooksPluginOptions> = async (app, opts) => {
@@ -35,7 +36,8 @@ const webhooksPlugin: FastifyPluginAsync<WebhooksPluginOptions> = async (app, op
     retentionDays: app.config.run.needsReauthRetentionDays,
     pollMs: opts.pollMs,
     schedule: opts.schedule,
-    timeoutMs: opts.timeoutMs
+    timeoutMs: opts.timeoutMs,
+    gaugeEveryMs: opts.gaugeEveryMs
   })
   app.decorate('webhooks', { outbox, delivery })
   app.addHook('onReady', async () => { delivery.start() })

@@ -34,6 +34,18 @@ export function listEventsParams (table: string, partition: EventPartition, limi
   }
 }
 
+/** One page of the count of a partition's events (due or not): the backlog gauge. */
+export function countEventsParams (table: string, partition: EventPartition, startKey?: Record<string, unknown>): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: `#${EVENT_ATTR.userId} = :partition`,
+    ExpressionAttributeNames: names(EVENT_ATTR.userId),
+    ExpressionAttributeValues: { ':partition': EVENT_PARTITIONS[partition] },
+    Select: 'COUNT',
+    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+  }
+}
+
 /** Takes the delivery of a due event: it is due again only when the lease ends (a sender that died). */
 export function claimEventParams (table: string, event: StoredEvent, leaseId: string, leaseUntilMs: number): UpdateCommandInput {
   return {

@@ -4,7 +4,7 @@
 import { DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { isConditionalCheckFailed, isTransactionCanceled, storeCall } from './errors.js'
 import { eventFromItem, type EventPartition, type StoredEvent } from './event-item.js'
-import { claimEventParams, deliveredEventParams, giveUpEventParams, listEventsParams, retryEventParams } from './event-params.js'
+import { claimEventParams, countEventsParams, deliveredEventParams, giveUpEventParams, listEventsParams, retryEventParams } from './event-params.js'
 
 export interface WebhookOutboxOptions {
   readonly doc: DynamoDBDocumentClient
@@ -15,6 +15,11 @@ export interface WebhookOutboxOptions {
 export interface WebhookOutbox {
   /** Events whose next attempt is due, oldest first, at most `limit`. */
   listDue (limit: number): Promise<StoredEvent[]>
+  /**
+   * How many events the partition holds, counted up to `cap` (the count reads every item it counts:
+   * a cap keeps one gauge reading cheap when a receiver has been down for days).
+   */
+  count (partition: EventPartition, cap: number): Promise<number>
   /** Every event of a partition (the ops CLI), oldest first. */
   list (partition: EventPartition, limit?: number): Promise<StoredEvent[]>
   /** The event as claimed, or undefined when another sender took it (or it is gone). */
@@ -50,6 +55,16 @@ export function createWebhookOutbox ({ doc, table, now = Date.now }: WebhookOutb
   return {
     listDue: async (limit) => await query('pending', limit, now()),
     list: async (partition, limit = 1_000) => await query(partition, limit),
+    async count (partition, cap) {
+      let total = 0
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await storeCall('Query', () => doc.send(new QueryCommand(countEventsParams(table, partition, startKey))))
+        total += page.Count ?? 0
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined && total < cap)
+      return Math.min(total, cap)
+    },
 
     async claim (event, leaseId, leaseMs) {
       try {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { RefreshLogger } from '../refresh/refresh-one.js'
 import type { StoredEvent } from '../store/event-item.js'
 import type { WebhookOutbox } from '../store/webhook-outbox.js'
+import { WEBHOOK_METRICS, webhookMetric } from './metrics.js'
 import { webhookBody } from './payload.js'
 import { retryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
 import { webhookHeaders } from './signature.js'
@@ -32,6 +33,8 @@ export interface WebhookDeliveryOptions {
   readonly timeoutMs?: number | undefined
   readonly maxInFlight?: number | undefined
   readonly fetch?: typeof fetch | undefined
+  /** How often the backlog gauge (`webhookPending`) is read and logged. */
+  readonly gaugeEveryMs?: number | undefined
 }
 
 export interface WebhookDelivery {
@@ -43,6 +46,10 @@ export interface WebhookDelivery {
   /** Resolves when no attempt of this instance is in flight. */
   idle (): Promise<void>
 }
+
+// The gauge counts at most this many pending events: above the alarm's threshold, the exact figure
+// is `ops webhooks`' job, not a metric's.
+const PENDING_GAUGE_CAP = 10_000
 
 const USER_AGENT = 'oauth-refresher-webhooks/0.1 (+https://www.standardwebhooks.com)'
 
@@ -59,6 +66,8 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
   const stopping = new AbortController()
   let timer: NodeJS.Timeout | undefined
   let ticking: Promise<number> | undefined
+  const gaugeEveryMs = opts.gaugeEveryMs ?? 60_000
+  let nextGaugeAtMs = 0
 
   /** One POST: a 2xx is delivered; a 3xx is a failure (redirects are never followed). */
   async function post (event: StoredEvent): Promise<string | undefined> {
@@ -97,17 +106,29 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
       return
     }
     const delayMs = retryDelayMs(event.attempts, schedule)
+    // Each failed attempt is one `webhookDeliveryFailed` (the WebhookDeliveriesFailing alarm sums them).
+    const failed = webhookMetric(now(), WEBHOOK_METRICS.deliveryFailed, 1)
     if (delayMs === undefined) {
       await outbox.giveUp(event, leaseId, errorCode, opts.retentionDays)
-      log.error({ ...where, errorCode }, 'webhook delivery given up: the retry schedule is spent')
+      log.error({ ...where, errorCode, ...failed }, 'webhook delivery given up: the retry schedule is spent')
       return
     }
     await outbox.retryLater(event, leaseId, now() + delayMs, errorCode)
-    log.warn({ ...where, errorCode, retryInMs: delayMs }, 'webhook delivery failed; it will be retried')
+    log.warn({ ...where, errorCode, retryInMs: delayMs, ...failed }, 'webhook delivery failed; it will be retried')
+  }
+
+  /** The backlog gauge, at most once per `gaugeEveryMs`: every instance logs it, the alarm takes the Maximum. */
+  async function logPendingGauge (): Promise<void> {
+    const nowMs = now()
+    if (nowMs < nextGaugeAtMs) return
+    nextGaugeAtMs = nowMs + gaugeEveryMs
+    const pending = await outbox.count('pending', PENDING_GAUGE_CAP)
+    log.info({ ...webhookMetric(nowMs, WEBHOOK_METRICS.pending, pending) }, 'webhook backlog')
   }
 
   async function tick (): Promise<number> {
     if (stopping.signal.aborted) return 0
+    await logPendingGauge()
     const room = maxInFlight - inFlight.size
     if (room <= 0) return 0
     let started = 0

@@ -151,7 +151,7 @@ t.test('lock status prints stored fields with control characters escaped', async
   const lock = createLock({ doc: table.dynamo.doc, table: table.name, leaseMs: 10 * MIN })
   const hostile = 'run\u001b[2J\r\nlock: free\u0007\u009b\u2028'
   await lock.acquire(hostile)
-  await lock.recordSummary({ runId: hostile, finishedAtMs: Date.now(), durationMs: 1, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0, error: 'x\u001b]0;title\u0007', results: [{ platform: 'reddit\r\nfake: line', configured: true, due: 0, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0 }] })
+  await lock.recordSummary({ runId: hostile, finishedAtMs: Date.now(), durationMs: 1, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0, error: 'store_unavailable', results: [{ platform: 'reddit\r\nfake: line', configured: true, due: 0, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0 }] })
   const r = io(env)
   t.equal(await runOps(['lock', 'status'], r.io), 0)
   const text = r.out.join('\n')
@@ -159,6 +159,20 @@ t.test('lock status prints stored fields with control characters escaped', async
   t.notMatch(text.replaceAll('\n', ''), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/, 'no control character reaches the terminal')
   t.match(r.out[1], /^lock: held by run run\\u001b\[2J\\u000d\\u000alock: free\\u0007\\u009b\\u2028 since /)
   t.equal(r.out.length, 5, 'no forged line')
-  t.match(text, /error=x\\u001b\]0;title\\u0007/)
+  t.match(text, /last run: run\\u001b\[2J.* error=store_unavailable/)
   t.match(text, / {2}reddit\\u000d\\u000afake: line: due=0/)
+})
+
+// A summary someone wrote by hand that fails the schema (an error code that is none of ours) is
+// reported as unreadable: printing it would mean trusting its fields, and "none" would be a lie.
+t.test('lock status says a stored summary that fails the schema is unreadable', async (t) => {
+  const table = await createTestTable(t)
+  const env = { TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint(), AWS_REGION: 'us-east-1' }
+  const lock = createLock({ doc: table.dynamo.doc, table: table.name, leaseMs: 10 * MIN })
+  await lock.acquire('run-1')
+  await lock.recordSummary({ runId: 'run-1', finishedAtMs: Date.now(), error: 'x\u001b]0;title\u0007' })
+  const r = io(env)
+  t.equal(await runOps(['lock', 'status'], r.io), 0)
+  t.equal(r.out[2], 'last run: unreadable (the stored summary does not match the run summary schema)')
+  t.notMatch(r.out.join('\n'), /title/)
 })

@@ -123,6 +123,20 @@ t.test('a token expiring within TOKEN_MIN_TTL_MS is refreshed first; no secret i
   }
 })
 
+// REFRESH_MODE=on_demand leaves access tokens to this route: the refresh it makes must put the token
+// back in the index at the grant's next deadline (the keepalive), not at the access token's expiry,
+// or the next cron run would read it again for nothing.
+t.test('on_demand: a refresh on use stores the keepalive deadline in the index', async (t) => {
+  const { app, seed, store, clock } = await setup(t, { REDDIT_REFRESH_MODE: 'on_demand', REDDIT_KEEPALIVE_MS: String(7 * 24 * 60 * MINUTE) })
+  const token = await seed(2 * MINUTE)
+  clock.advance(10 * MINUTE)
+  const res = await app.inject({ method: 'GET', url: url(token.userId), headers: auth() })
+  t.equal(res.statusCode, 200)
+  const stored = await store.get({ userId: token.userId, platform: 'reddit' })
+  t.ok(stored!.expiresAtMs! > clock.now(), 'a new access token')
+  t.equal(stored!.dueAtMs, stored!.lastRefreshedAtMs! + 7 * 24 * 60 * MINUTE, 'index entry at the keepalive deadline')
+})
+
 t.test('unknown user, unknown platform and keys of the lock and state items: 404, no-store', async (t) => {
   const { app, seed, store, clock } = await setup(t)
   await seed(60 * MINUTE)

@@ -16,7 +16,7 @@ import { webhookSecret, WebhookReceiver } from '../helpers/webhook-receiver.js'
 const KEY = 'internal-key-0123456789abcdef'
 const MINUTE = 60_000
 
-async function setup (t: Test, options: { schedule?: number[], env?: Env, secrets?: string[], listen?: boolean, logs?: LogCapture } = {}) {
+async function setup (t: Test, options: { schedule?: number[], env?: Env, secrets?: string[], listen?: boolean, logs?: LogCapture, gaugeEveryMs?: number } = {}) {
   const table = await createTestTable(t)
   const reddit = await RedditFake.start(t)
   const receiver = new WebhookReceiver()
@@ -32,7 +32,7 @@ async function setup (t: Test, options: { schedule?: number[], env?: Env, secret
     ...options.env,
     ...(options.logs === undefined ? {} : { LOG_LEVEL: 'debug' })
   })
-  const app = await buildApp(t, { config, webhooks: { pollMs: 50, schedule: options.schedule ?? [300, 300, 300] }, ...(options.logs === undefined ? {} : { logs: options.logs }) })
+  const app = await buildApp(t, { config, webhooks: { pollMs: 50, schedule: options.schedule ?? [300, 300, 300], gaugeEveryMs: options.gaugeEveryMs }, ...(options.logs === undefined ? {} : { logs: options.logs }) })
   const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys) })
   const outbox = createWebhookOutbox({ doc: table.dynamo.doc, table: table.name })
   let n = 0
@@ -144,6 +144,24 @@ t.test('a receiver failing every attempt: given up as failed after the schedule,
   t.same(await outbox.list('pending'), [], 'no longer pending')
   await new Promise((resolve) => setTimeout(resolve, 400))
   t.equal(receiver.deliveries.length, 3, 'never sent again')
+})
+
+// The alarms (WebhookDeliveriesFailing, WebhookDeliveriesBackingUp) watch these EMF lines.
+t.test('failed attempts and the backlog are EMF metrics under the service dimension', async (t) => {
+  const logs = new LogCapture()
+  const { receiver, outbox, needsReauth } = await setup(t, { schedule: [60_000], logs, gaugeEveryMs: 100 })
+  receiver.mode = { kind: 'status', status: 503 }
+  await needsReauth()
+  await needsReauth()
+  await waitFor(() => receiver.deliveries.length === 2)
+  await waitFor(() => logs.lines.some((l) => l.includes('"webhookPending":2')))
+  const emf = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => '_aws' in l)
+  const failed = emf.filter((l) => l.webhookDeliveryFailed === 1)
+  t.equal(failed.length, 2, 'one webhookDeliveryFailed per failed attempt')
+  for (const line of [...failed, emf.find((l) => l.webhookPending === 2)!]) {
+    t.match(line, { service: 'oauth-refresher', _aws: { CloudWatchMetrics: [{ Namespace: 'OAuthRefresher', Dimensions: [['service']] }] } })
+  }
+  t.equal((await outbox.list('pending')).length, 2, 'the gauge counts what is pending')
 })
 
 t.test('no REAUTH_WEBHOOK_URL: no event is written, nothing is sent', async (t) => {
