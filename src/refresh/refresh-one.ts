@@ -179,15 +179,16 @@ async function writeRefreshed (
 ): ReturnType<TokenStore['completeRefresh']> {
   const deadline = performance.now() + Math.max(0, claimUntilMs - ctx.now() - 1_000)
   const { grant } = outcome
+  const refreshedAtMs = ctx.now()
   const dueAtMs = dueAtAfterWrite({
     expiresAtMs: grant.expiresAtMs,
     refreshExpiresAtMs: grant.refreshExpiresAtMs ?? record.refreshExpiresAtMs,
-    lastRefreshedAtMs: ctx.now(),
+    lastRefreshedAtMs: refreshedAtMs,
     connectedAtMs: record.connectedAtMs
   }, ctx.platformRules ?? ctx.rules)
   for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
     try {
-      return await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs })
+      return await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs })
     } catch (err) {
       if (!(err instanceof StoreUnavailableError) || performance.now() + pauseMs > deadline) throw err
       ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')

@@ -44,6 +44,8 @@ export type WriteFailure = typeof WRITE_FAILURES[keyof typeof WRITE_FAILURES]
 export interface RefreshedTokens extends TokenGrant {
   /** on_demand: the byExpiry sort value (the next grant-keeping deadline); undefined = the access expiry. */
   readonly dueAtMs?: number | undefined
+  /** When the refresh happened, as the caller computed `dueAtMs` from it; default: the store's clock now. */
+  readonly refreshedAtMs?: number | undefined
 }
 
 export type ClaimResult =
@@ -279,11 +281,13 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
     /** Writes a provider's fresh tokens; the rotated refresh token lands in the same write. */
     async completeRefresh (record: TokenRecord, claimId: string, tokens: RefreshedTokens): Promise<WriteResult> {
       const nowMs = now()
+      // One instant for the stored refresh time and the deadline derived from it (keepalive counts from it).
+      const refreshedAtMs = tokens.refreshedAtMs ?? nowMs
       const set: Record<string, unknown> = {
         ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),
         ...indexValues(tokens.expiresAtMs, tokens.dueAtMs),
-        [ATTR.issuedAtMs]: nowMs,
-        [ATTR.lastRefreshedAtMs]: nowMs,
+        [ATTR.issuedAtMs]: refreshedAtMs,
+        [ATTR.lastRefreshedAtMs]: refreshedAtMs,
         [ATTR.attempts]: 0
       }
       if (tokens.refreshExpiresAtMs !== undefined) set[ATTR.refreshExpiresAtMs] = tokens.refreshExpiresAtMs
