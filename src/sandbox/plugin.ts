@@ -17,9 +17,14 @@ declare module 'fastify' {
 /** A held refresh outlasts the service's provider timeout by this much, then is let go. */
 const HOLD_MARGIN_MS = 1_000
 
-const sandboxPlugin: FastifyPluginAsync = async (app) => {
-  const { sandbox, platforms, run, appUrl } = app.config
-  const hub = new SandboxHub({ platforms: sandbox.platforms, configs: platforms, tokenLifetimeSec: sandbox.tokenLifetimeSec })
+export interface SandboxPluginOptions {
+  /** A hub made by the caller (tests, to reach the providers); otherwise one from the configuration. */
+  readonly hub?: SandboxHub | undefined
+}
+
+const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (app, opts) => {
+  const { run, appUrl } = app.config
+  const hub = opts.hub ?? SandboxHub.fromConfig(app.config)
   app.decorate('sandbox', hub)
   // preClose: before the server waits for open requests, let the held ones go.
   app.addHook('preClose', (done) => { hub.close(); done() })
