@@ -18,6 +18,8 @@ import cronRoutes from './routes/cron.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
+import type { SandboxHub } from './sandbox/control.js'
+import sandboxPlugin from './sandbox/plugin.js'
 import { StoreUnavailableError } from './store/errors.js'
 import type { DynamoClients } from './store/dynamodb-client.js'
 
@@ -30,6 +32,8 @@ export interface AppOptions {
   readonly fetch?: typeof fetch | undefined
   /** The webhook worker's timings (tests). */
   readonly webhooks?: WebhooksPluginOptions | undefined
+  /** The sandbox's hub made by the caller (tests); otherwise the sandbox plugin makes its own. */
+  readonly sandbox?: SandboxHub | undefined
 }
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -66,6 +70,9 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(authRoutes)
   await instance.register(platformsRoutes)
   await instance.register(internalRoutes, { prefix: INTERNAL_PREFIX })
+  // The development sandbox's providers (docs/sandbox.md); never registered in production.
+  if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox })
+  else instance.decorate('sandbox', null)
 }
 
 /** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */

@@ -7,6 +7,7 @@ import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
 import type { PlatformConfig, PlatformSpec, PlatformUrls } from './platforms/platform.js'
 import { PLATFORM_SPECS, type PlatformName } from './platforms/registry.js'
+import { sandboxedPlatforms } from './sandbox/sandbox-env.js'
 import { isPlainHttpRemote, isWeakKey, secretWeakness } from './secret-strength.js'
 
 const Ajv = AjvModule.default
@@ -61,7 +62,10 @@ const BASE_SCHEMA = {
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
-  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL'))
+  REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL')),
+  SANDBOX: Enum(['auto', 'off'], 'auto', 'outside production only: auto = `npm start` serves every platform without client id and secret from the built-in sandbox providers (/sandbox/<platform>, docs/sandbox.md); off = never. Refused in production unless off'),
+  SANDBOX_TOKEN_LIFETIME_SEC: Int(600, 'outside production only: expires_in of the access tokens the sandbox issues (refused in production)', 1),
+  SANDBOX_BASE_URL: Type.Optional(HttpUrl('outside production only: the service as the browser reaches it, for the sandbox URLs and redirect URIs (default http://localhost:<PORT>; refused in production)'))
 }
 
 function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
@@ -138,6 +142,13 @@ export interface Config {
   /** `secrets` are the whsec_ strings as configured (a receiver verifies with the same string). */
   readonly reauthWebhook: { readonly url?: string | undefined, readonly secrets: readonly string[] }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
+  /** The development sandbox (docs/sandbox.md): never enabled in production. */
+  readonly sandbox: {
+    readonly enabled: boolean
+    /** The configured platforms whose URLs are the sandbox's (src/sandbox/sandbox-env.ts). */
+    readonly platforms: readonly PlatformName[]
+    readonly tokenLifetimeSec: number
+  }
   /** Start-up warnings (lapse-prone windows, weak secrets): logged by the server, never values. */
   readonly warnings: readonly string[]
 }
@@ -238,6 +249,11 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   }
   if (encryptionKeys.some((k) => isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
   if (production) {
+    // The sandbox's providers accept whatever client configuration names: never in production.
+    if (setNames.includes('SANDBOX') && raw.SANDBOX !== 'off') problems.set('SANDBOX', 'refused in production (development sandbox); unset it or set off')
+    for (const name of ['SANDBOX_TOKEN_LIFETIME_SEC', 'SANDBOX_BASE_URL']) {
+      if (setNames.includes(name)) problems.set(name, 'refused in production (development sandbox only)')
+    }
     // Loopback aside (local emulators, the fakes): tokens, codes and secrets never cross plain http.
     const urlVars = Object.keys(ENV_SCHEMA.properties).filter((name) => (name.endsWith('_URL') || name.endsWith('_URI') || name === 'COGNITO_ISSUER') && name !== 'DYNAMODB_ENDPOINT')
     for (const name of urlVars) {
@@ -252,6 +268,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   checkWebhook(webhookUrl, webhookSecrets, raw.NODE_ENV === 'development', problems)
 
   if (problems.size > 0) throw new ConfigError(problems)
+  const sandboxed = production ? [] : sandboxedPlatforms(env).filter((name) => platforms[name].configured)
 
   return {
     nodeEnv: raw.NODE_ENV as Config['nodeEnv'],
@@ -287,6 +304,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     },
     reauthWebhook: { url: webhookUrl, secrets: webhookSecrets },
     platforms,
+    sandbox: { enabled: sandboxed.length > 0, platforms: sandboxed, tokenLifetimeSec: num('SANDBOX_TOKEN_LIFETIME_SEC') },
     warnings
   }
 }

@@ -25,6 +25,7 @@ async function main (): Promise<void> {
 
   const server = Fastify(serverOptions(config))
   for (const warning of config.warnings) server.log.warn(warning)
+  if (config.sandbox.enabled) server.log.info({ platforms: config.sandbox.platforms }, 'sandbox providers served under /sandbox (development only, docs/sandbox.md)')
   if (dev !== undefined && dev.filled.length > 0) {
     server.log.info({ filled: dev.filled, dataDir: dev.dataDir }, 'development defaults in use (generated secrets are kept in dev-secrets.json there)')
   }

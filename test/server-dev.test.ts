@@ -22,6 +22,12 @@ t.test('development without DYNAMODB_ENDPOINT: embedded DynamoDB Local that dies
   t.equal(statSync(secretsFile).mode & 0o777, 0o600, 'secrets file is private')
   const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>
   t.same(Object.keys(secrets).sort(), ['COOKIE_SECRET', 'CRON_SECRET', 'INTERNAL_API_KEY', 'TOKEN_ENCRYPTION_KEY'])
+  // No platform credentials: the sandbox serves them (docs/sandbox.md), here on http://localhost:<PORT>.
+  const consent = new URL(`http://127.0.0.1:${first.port}/sandbox/reddit/api/v1/authorize`)
+  for (const [name, value] of Object.entries({ client_id: 'sandbox-reddit-client', redirect_uri: `http://localhost:${first.port}/api/auth/reddit/callback`, response_type: 'code', state: 's' })) consent.searchParams.set(name, value)
+  const page = await fetch(consent)
+  t.equal(page.status, 200, 'the sandbox consent page is served')
+  t.match(await page.text(), '<button name="decision" value="allow">Allow</button>')
   first.child.kill('SIGKILL')
   await first.exited
   t.ok(await goneWithin(dbPath, 5_000), 'java is gone after the server was SIGKILLed')

@@ -1,64 +1,18 @@
 // The base of every fake provider: a real node:http server on 127.0.0.1 (port 0) that records every
 // request (method, path, query, headers, form body), applies latency and queued faults, and hands the
-// rest to the platform's routes. Close it in t.teardown (the platform fakes' start() does).
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// rest to the provider's routes (src/sandbox/providers: the same wire the sandbox serves). Close it in
+// t.teardown (the platform fakes' start() does).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { answer, HANG, serialize, type Fault, type Reply, type Route, type WireRequest } from '../../src/sandbox/providers/wire.js'
 
-export interface RecordedRequest {
-  readonly method: string
-  readonly path: string
-  readonly query: Readonly<Record<string, string>>
-  readonly headers: IncomingHttpHeaders
-  /** The urlencoded form body, parsed (empty for other bodies). */
-  readonly form: Readonly<Record<string, string>>
-  readonly body: string
+export { redirect, type Fault, type Reply, type Route, type RouteContext } from '../../src/sandbox/providers/wire.js'
+
+export interface RecordedRequest extends WireRequest {
   /** Which of the platform's endpoints answered it (authorize, code, refresh, exchange, userinfo, revoke…). */
   readonly endpoint: string
 }
-
-/** What a route answers. */
-export interface Reply {
-  readonly status: number
-  readonly headers?: Readonly<Record<string, string>>
-  readonly json?: unknown
-  readonly text?: string
-}
-
-/**
- * A failure to inject into the next answers of one endpoint. Generic ones are answered here;
- * the others are shaped by the platform in its own wire format.
- */
-export type Fault =
-  | { readonly kind: 'status', readonly status: number }
-  | { readonly kind: 'rate_limited', readonly retryAfter?: string }
-  | { readonly kind: 'html', readonly status?: number }
-  | { readonly kind: 'broken_json' }
-  | { readonly kind: 'hang' }
-  | { readonly kind: 'invalid_grant' }
-  | { readonly kind: 'oauth_error', readonly error: string, readonly status?: number }
-  /** A success whose `expires_in` is this value (`undefined` drops the field). */
-  | { readonly kind: 'expires_in', readonly value: unknown }
-  /** Reddit: an error in an HTTP-200 body. */
-  | { readonly kind: 'error_in_200', readonly error: string }
-  /** Instagram / Graph: `{error:{code,…}}`. */
-  | { readonly kind: 'graph_error', readonly code: number, readonly status?: number }
-
-export interface RouteContext {
-  readonly request: RecordedRequest
-  /** A platform-shaped fault for this request (generic ones never reach the route). */
-  readonly fault: Fault | undefined
-}
-
-export interface Route {
-  readonly method: string
-  readonly path: string
-  /** The endpoint name a request to this route is recorded under; may depend on the request (grant_type). */
-  readonly endpoint: (request: Omit<RecordedRequest, 'endpoint'>) => string
-  readonly handle: (ctx: RouteContext) => Reply | Promise<Reply>
-}
-
-const GENERIC_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'rate_limited', 'html', 'broken_json', 'hang'])
 
 export class FakeServer {
   readonly requests: RecordedRequest[] = []
@@ -71,7 +25,8 @@ export class FakeServer {
   #faults = new Map<string, Fault[]>()
   #url = ''
 
-  constructor () {
+  constructor (routes: readonly Route[] = []) {
+    this.#routes.push(...routes)
     this.#server = createServer((req, res) => { this.#handle(req, res).catch(() => { res.destroy() }) })
   }
 
@@ -109,7 +64,7 @@ export class FakeServer {
     const body = Buffer.concat(chunks).toString('utf8')
     const url = new URL(req.url ?? '/', 'http://fake.invalid')
     const isForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
-    const base = {
+    const base: WireRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -123,36 +78,15 @@ export class FakeServer {
     this.onRequest?.(request)
     if (this.latencyMs > 0) await sleep(this.latencyMs)
     if (route === undefined) return send(res, { status: 404, json: { error: 'not_found' } })
-    const fault = this.#faults.get(request.endpoint)?.shift()
-    if (fault !== undefined && GENERIC_FAULTS.has(fault.kind)) return await genericFault(req, res, fault)
-    send(res, await route.handle({ request, fault }))
-  }
-}
-
-async function genericFault (req: IncomingMessage, res: ServerResponse, fault: Fault): Promise<void> {
-  switch (fault.kind) {
-    case 'status': return send(res, { status: fault.status, text: 'Internal Server Error' })
-    case 'rate_limited': return send(res, { status: 429, headers: fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }, text: 'Too Many Requests' })
-    case 'html': return send(res, { status: fault.status ?? 200, headers: { 'content-type': 'text/html' }, text: '<html><body>Service temporarily unavailable</body></html>' })
-    case 'broken_json': return send(res, { status: 200, headers: { 'content-type': 'application/json' }, text: '{"access_token": "tru' })
+    const reply = await answer(route, request, this.#faults.get(request.endpoint)?.shift())
     // Never answers: the client's timeout must end it (or close() does).
-    case 'hang': await new Promise<void>((resolve) => req.socket.once('close', resolve)); return
-    default: return send(res, { status: 500, text: 'unexpected fault' })
+    if (reply === HANG) return await new Promise<void>((resolve) => req.socket.once('close', resolve))
+    send(res, reply)
   }
 }
 
 export function send (res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string> = { ...reply.headers }
-  let payload = reply.text ?? ''
-  if (reply.json !== undefined) {
-    payload = JSON.stringify(reply.json)
-    headers['content-type'] ??= 'application/json; charset=utf-8'
-  }
+  const { headers, payload } = serialize(reply)
   res.writeHead(reply.status, headers)
   res.end(payload)
-}
-
-/** A 302 to `location`. */
-export function redirect (location: string): Reply {
-  return { status: 302, headers: { location } }
 }

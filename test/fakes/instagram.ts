@@ -1,37 +1,13 @@
-// A fake Instagram (API with Instagram Login) on the Graph fake: the code exchange in either
-// documented shape (flat or `{data:[…]}`, switchable), ig_exchange_token, ig_refresh_token, /me.
-// @see https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
+// A fake Instagram: the Graph wire for Instagram (src/sandbox/providers/instagram.ts) on a FakeServer.
 import type { Test } from 'tap'
-import { GraphFake } from './graph-fake.js'
-import type { OAuthFakeOptions } from './oauth-fake.js'
+import { InstagramProvider } from '../../src/sandbox/providers/instagram.js'
+import { fakeOf, type OAuthFakeOptions } from './oauth-fake.js'
 
-export { graphError } from './graph-fake.js'
+export { graphError } from '../../src/sandbox/providers/graph.js'
 
-export class InstagramFake extends GraphFake {
-  /** Which of the two documented code-exchange answers to give. */
-  codeShape: 'flat' | 'data' = 'flat'
-
+export class InstagramFake extends fakeOf(InstagramProvider) {
   /** Starts a fake Instagram, closed at `t`'s teardown. */
   static async start (t: Test, options: OAuthFakeOptions = {}): Promise<InstagramFake> {
     return await new InstagramFake(options).listen(t)
-  }
-
-  constructor (options: OAuthFakeOptions = {}) {
-    super({
-      platform: 'instagram',
-      prefix: 'IGQ',
-      envPrefix: 'INSTAGRAM',
-      clientIdVar: 'INSTAGRAM_CLIENT_ID',
-      paths: { AUTHORIZE: '/oauth/authorize', TOKEN: '/oauth/access_token', EXCHANGE: '/access_token', REFRESH: '/refresh_access_token', USERINFO: '/me' },
-      exchangeGrantType: 'ig_exchange_token',
-      refreshGrantType: 'ig_refresh_token',
-      user: { id: '17841400000000001', username: 'insta.fake' },
-      // user_id is the professional account id; `id` is app-scoped.
-      meFields: (user) => ({ user_id: user.id, username: user.username, id: `app-scoped-${user.id}` })
-    }, options)
-  }
-
-  protected override codeAnswer (entry: Record<string, unknown>): unknown {
-    return this.codeShape === 'flat' ? entry : { data: [entry] }
   }
 }

@@ -1,11 +1,11 @@
-// What Meta's two fakes share (Instagram, Threads): the Graph wire. A code exchange answering a
+// What Meta's two providers share (Instagram, Threads): the Graph wire. A code exchange answering a
 // short-lived token, the long-lived exchange (`<x>_exchange_token`), refresh with the access token
 // itself (`<x>_refresh_token`), Graph error objects, /me. No revocation endpoint, like the real ones.
 // @see https://developers.facebook.com/docs/graph-api/guides/error-handling
 import { randomBytes } from 'node:crypto'
-import type { Fault, RecordedRequest, Reply, RouteContext } from './fake-server.js'
-import { OAuthFake, withExpiresInFault, type OAuthFakeOptions } from './oauth-fake.js'
+import { OAuthProvider, type ProviderAddress, type ProviderOptions } from './oauth-provider.js'
 import type { FakeUser, TokenRecord } from './token-ledger.js'
+import { routeTable, withExpiresInFault, type Fault, type Reply, type Route, type RouteContext, type WireRequest } from './wire.js'
 
 const GRAPH_MESSAGES: Readonly<Record<number, string>> = {
   1: 'An unknown error occurred',
@@ -21,12 +21,9 @@ export function graphError (code: number, status = 400): Reply {
   return { status, json: { error } }
 }
 
-/** One Graph platform's wire, as its fake speaks it. */
-export interface GraphFakeWire {
-  readonly platform: string
+/** One Graph platform's wire. */
+export interface GraphWire extends ProviderAddress {
   readonly prefix: string
-  readonly envPrefix: string
-  readonly clientIdVar: string
   readonly paths: Readonly<{ AUTHORIZE: string, TOKEN: string, EXCHANGE: string, REFRESH: string, USERINFO: string }>
   readonly exchangeGrantType: string
   readonly refreshGrantType: string
@@ -35,20 +32,15 @@ export interface GraphFakeWire {
   readonly meFields: (user: FakeUser) => Readonly<Record<string, string>>
 }
 
-export abstract class GraphFake extends OAuthFake {
-  protected readonly envPrefix: string
-  protected readonly clientIdVar: string
-  protected readonly paths: GraphFakeWire['paths']
+export abstract class GraphProvider extends OAuthProvider {
   /** Lifetime of a long-lived token (about 60 days). */
   longLivedExpiresInSec = 5_183_944
+  readonly routes: readonly Route[]
 
-  constructor (readonly wire: GraphFakeWire, options: OAuthFakeOptions) {
-    super(wire.platform, wire.prefix, options, { rotate: false, expiresInSec: 3_600, user: wire.user })
-    this.envPrefix = wire.envPrefix
-    this.clientIdVar = wire.clientIdVar
-    this.paths = wire.paths
-    this.routes({
-      authorize: { method: 'GET', path: wire.paths.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request.query, 'client_id') },
+  constructor (readonly wire: GraphWire, options: ProviderOptions) {
+    super(wire, wire.prefix, options, { rotate: false, expiresInSec: 3_600, user: wire.user })
+    this.routes = routeTable({
+      authorize: { method: 'GET', path: wire.paths.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request) },
       code: { method: 'POST', path: wire.paths.TOKEN, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
       exchange: { method: 'GET', path: wire.paths.EXCHANGE, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
       refresh: { method: 'GET', path: wire.paths.REFRESH, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
@@ -57,7 +49,7 @@ export abstract class GraphFake extends OAuthFake {
   }
 
   /** Graph refreshes with the long-lived access token itself. */
-  protected presentedCredential (request: RecordedRequest): string | undefined { return request.query.access_token }
+  presentedCredential (request: WireRequest): string | undefined { return request.query.access_token }
 
   /** The code answer's body (Instagram has two documented shapes). */
   protected codeAnswer (entry: Record<string, unknown>): unknown { return entry }
@@ -78,7 +70,7 @@ export abstract class GraphFake extends OAuthFake {
     }
   }
 
-  #code ({ form }: RecordedRequest): Reply {
+  #code ({ form }: WireRequest): Reply {
     if (form.client_id !== this.clientId || form.client_secret !== this.clientSecret) {
       return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid platform app' } }
     }
@@ -108,7 +100,7 @@ export abstract class GraphFake extends OAuthFake {
     return record === undefined ? graphError(190) : this.#longLived(record, fault)
   }
 
-  #me (request: RecordedRequest): Reply {
+  #me (request: WireRequest): Reply {
     const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
     const record = this.ledger.find(bearer ?? request.query.access_token, ['access', 'short_lived'])
     if (record === undefined) return graphError(190)

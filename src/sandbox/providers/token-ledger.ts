@@ -1,5 +1,6 @@
-// The fake providers' memory: authorization codes (one-time, with their PKCE challenge), access and
-// refresh tokens, which are still valid, and how many times each refresh token was presented.
+// The providers' memory (the sandbox's and the test fakes'): authorization codes (one-time, with their
+// PKCE challenge), access and refresh tokens, which are still valid, and how many times each refresh
+// token was presented.
 import { createHash, randomBytes } from 'node:crypto'
 
 export interface FakeUser {

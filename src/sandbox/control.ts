@@ -1,0 +1,91 @@
+// The sandbox's state: one provider per sandboxed platform, registered with the client configuration
+// names (so the service's own calls are accepted), and the switch that makes a platform's next
+// refresh fail. Framework-free: the plugin decorates the instance with it, the routes read it.
+import type { Config } from '../config.js'
+import type { PlatformConfig } from '../platforms/platform.js'
+import type { PlatformName } from '../platforms/registry.js'
+import { GraphProvider, PROVIDERS, type OAuthProvider } from './providers/index.js'
+import type { Fault } from './providers/wire.js'
+
+export type SandboxFailure = 'invalid_grant' | 'server_error' | 'timeout'
+export const SANDBOX_FAILURES: readonly SandboxFailure[] = ['invalid_grant', 'server_error', 'timeout']
+
+export interface SandboxControl {
+  /** The sandboxed platforms. */
+  readonly platforms: readonly PlatformName[]
+  /** The platform's next refresh answers this failure (one refresh; a later call replaces it). */
+  failNextRefresh (platform: PlatformName, kind: SandboxFailure): void
+  pendingFailure (platform: PlatformName): SandboxFailure | undefined
+}
+
+/** invalid_grant: the provider's own permanent-error wire; server_error: a 500; timeout: no answer. */
+const FAULTS: Readonly<Record<SandboxFailure, Fault>> = {
+  invalid_grant: { kind: 'invalid_grant' },
+  server_error: { kind: 'status', status: 500 },
+  timeout: { kind: 'hang' }
+}
+
+export function isSandboxFailure (value: unknown): value is SandboxFailure {
+  return typeof value === 'string' && (SANDBOX_FAILURES as readonly string[]).includes(value)
+}
+
+export interface SandboxHubOptions {
+  readonly platforms: readonly PlatformName[]
+  readonly configs: Readonly<Record<PlatformName, PlatformConfig>>
+  readonly tokenLifetimeSec: number
+}
+
+export class SandboxHub implements SandboxControl {
+  readonly platforms: readonly PlatformName[]
+  readonly #providers = new Map<PlatformName, OAuthProvider>()
+  readonly #pending = new Map<PlatformName, SandboxFailure>()
+  readonly #closing = new AbortController()
+
+  constructor (options: SandboxHubOptions) {
+    this.platforms = [...options.platforms]
+    for (const platform of this.platforms) {
+      const config = options.configs[platform]
+      const provider = new PROVIDERS[platform]({
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        redirectUri: config.redirectUri,
+        expiresInSec: options.tokenLifetimeSec
+      })
+      // Graph's refreshed tokens are long-lived ones: short here too, so a refresh is soon due again.
+      if (provider instanceof GraphProvider) provider.longLivedExpiresInSec = options.tokenLifetimeSec
+      this.#providers.set(platform, provider)
+    }
+  }
+
+  /** The hub of `config`'s sandbox: the sandboxed platforms, their clients, the token lifetime. */
+  static fromConfig (config: Pick<Config, 'sandbox' | 'platforms'>): SandboxHub {
+    return new SandboxHub({ platforms: config.sandbox.platforms, configs: config.platforms, tokenLifetimeSec: config.sandbox.tokenLifetimeSec })
+  }
+
+  provider (platform: PlatformName): OAuthProvider {
+    const provider = this.#providers.get(platform)
+    if (provider === undefined) throw new Error(`${platform} is not sandboxed`)
+    return provider
+  }
+
+  failNextRefresh (platform: PlatformName, kind: SandboxFailure): void {
+    this.provider(platform)
+    this.#pending.set(platform, kind)
+  }
+
+  pendingFailure (platform: PlatformName): SandboxFailure | undefined {
+    return this.#pending.get(platform)
+  }
+
+  /** The fault for a refresh arriving now (the pending failure, used up), if any. */
+  takeRefreshFault (platform: PlatformName): Fault | undefined {
+    const kind = this.#pending.get(platform)
+    this.#pending.delete(platform)
+    return kind === undefined ? undefined : FAULTS[kind]
+  }
+
+  /** Aborted when the service closes: held (timeout) requests are let go. */
+  get closing (): AbortSignal { return this.#closing.signal }
+
+  close (): void { this.#closing.abort() }
+}
