@@ -1,10 +1,11 @@
 // `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
-// persisted under .data/ (or LOCAL_DATA_DIR), and development secrets generated once there (mode 600,
-// never printed).
+// persisted under .data/ (or LOCAL_DATA_DIR), development secrets generated once there (mode 600,
+// never printed), and, without any Cognito variable, the development sign-in (docs/dev-console.md).
 // In production none of this runs: missing configuration is a start-up error.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { devBaseUrl, devIdentityEnv } from './dev/identity-env.js'
 import { generateEncryptionKey } from './store/crypto.js'
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './store/embedded-dynamodb.js'
 
@@ -45,6 +46,10 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOC
   }
   if (changed) writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
   if (out.APP_URL === undefined || out.APP_URL === '') { out.APP_URL = 'http://localhost:3000'; filled.push('APP_URL') }
+  // No Cognito configured: the development sign-in (src/dev/) stands in for it, through the real check.
+  const identity = devIdentityEnv(out, devBaseUrl(out))
+  Object.assign(out, identity.env)
+  filled.push(...identity.filled)
 
   let embedded: EmbeddedDynamoDb | undefined
   if (out.DYNAMODB_ENDPOINT === undefined || out.DYNAMODB_ENDPOINT === '') {
