@@ -1,6 +1,9 @@
 // The development sign-in: its env (devIdentityEnv), its JWKS over HTTP, its tokens through the REAL
 // identity plugin (aws-jwt-verify downloading the JWKS from the service), the tokens it must refuse,
 // and production, which serves none of it and accepts none of its tokens.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { generateKeyPair, SignJWT } from 'jose'
 import Fastify from 'fastify'
 import t from 'tap'
@@ -10,8 +13,9 @@ import devIdentityRoutes from '../../src/dev/identity-routes.js'
 import { createDevSigner } from '../../src/dev/identity-signer.js'
 import { createCognitoVerifier } from '../../src/identity/cognito-verifier.js'
 import { startJwksIssuer } from '../fakes/jwks-issuer.js'
-import { buildApp, createTestTable, testEnv } from '../helper.js'
+import { buildApp, createTestTable, dynamoEndpoint, testEnv } from '../helper.js'
 import { jwtOf, reservePort, signIn, startDevApp } from '../helpers/dev-app.js'
+import { startServer, waitReady } from '../helpers/server-process.js'
 
 t.test('devIdentityEnv fills the three Cognito variables in development only, and never over a set one', async (t) => {
   const base = 'http://127.0.0.1:3000'
@@ -139,4 +143,28 @@ t.test('production: the dev routes are 404, an issuer under /dev/identity is a C
   // The test environment does not serve the dev routes either.
   const testApp = await buildApp(t, { env: { TOKENS_TABLE: table.name }, dynamo: table.dynamo })
   t.equal((await testApp.inject({ url: '/dev' })).statusCode, 404, 'NODE_ENV=test: 404')
+})
+
+t.test('the real process with no Cognito set: prepareDevEnvironment fills the dev identity and /dev signs in', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'oauth-refresher-dev-identity-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const table = await createTestTable(t, 'devproc')
+  const server = await startServer(t, { LOCAL_DATA_DIR: dataDir, DYNAMODB_ENDPOINT: dynamoEndpoint(), TOKENS_TABLE: table.name, LOG_LEVEL: 'info' })
+  await waitReady(server, 60_000)
+  const base = `http://127.0.0.1:${server.port}`
+  const signInRes = await fetch(`${base}/dev/sign-in`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=carol' })
+  t.equal(signInRes.status, 303)
+  const cookieHeader = (signInRes.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+  t.match(cookieHeader, /^dev_session=/)
+  const pageRes = await fetch(`${base}/dev`, { headers: { cookie: cookieHeader } })
+  t.match(await pageRes.text(), /Signed in as <strong>carol<\/strong>/, 'the console verified the session through the real check')
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'dev-secrets.json'), 'utf8')) as Record<string, string>
+  const jwt = jwtOf(String(secrets.COOKIE_SECRET), cookieHeader)
+  const status = await fetch(`${base}/api/platforms/status`, { headers: { authorization: `Bearer ${jwt}` } })
+  t.equal(status.status, 200, 'a Bearer call with the dev token')
+  const { stdout } = server.output()
+  t.match(stdout, /"filled":\[[^\]]*"COGNITO_ISSUER","COGNITO_JWKS_URL","COGNITO_CLIENT_ID"/, 'the start-up line names what was filled')
+  t.notMatch(stdout, /Cognito is not configured/)
+  t.notOk(stdout.includes(jwt), 'the token is not logged')
+  t.notOk(Object.values(secrets).some((v) => stdout.includes(v)), 'no generated secret logged')
 })
