@@ -59,7 +59,7 @@ export function consoleCsp (formTargets: readonly string[]): string {
   return [
     "default-src 'none'",
     `style-src ${CONSOLE_STYLE_HASH}`,
-    // A connect form is answered by a redirect to the provider: form-action covers the redirect too.
+    // A connect form is answered by a redirect to the provider; CSP3 checks a form's redirects too.
     `form-action 'self'${formTargets.map((o) => ` ${o}`).join('')}`,
     "frame-ancestors 'none'",
     "base-uri 'none'"

@@ -15,9 +15,22 @@ import { reservePort, startDevApp } from '../helpers/dev-app.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 
-// ---- How the next refresh is made to fail: the fake provider's fault queue. ----------------------
-// LEAD: at the sandbox merge, swap this for the console's own form (select the kind in the platform's
-// row, click "Make next refresh fail"), which calls app.sandbox.failNextRefresh.
+// ---- The provider's side, against the fakes. LEAD: swap these two at the sandbox merge. ------------
+/**
+ * The provider's consent step, after the console's Connect button sent the browser there. A fake
+ * answers its authorize page with the redirect at once (nothing to click); checked by its log.
+ * Sandbox: wait for its consent page, then click Allow and wait for /dev:
+ * `await Promise.all([page.waitForURL(back), page.click('button[name="decision"][value="allow"]')])`.
+ */
+async function giveConsent (page: Page, platform: string, fake: OAuthFake, authorizeCallsBefore: number): Promise<void> {
+  await page.waitForURL(new RegExp(`/dev\\?connected=${platform}$`))
+  if (fake.requestsTo('authorize').length !== authorizeCallsBefore + 1) throw new Error('the browser did not visit the provider\'s authorize page')
+}
+/**
+ * The next refresh fails with invalid_grant: the fake's fault queue. Sandbox: the console's own form,
+ * `await page.selectOption(row + ' select[name="kind"]', 'invalid_grant')` then click
+ * `button[name="fail-next"]` (it calls app.sandbox.failNextRefresh).
+ */
 async function makeNextRefreshFail (_page: Page, fake: OAuthFake): Promise<void> {
   fake.failNext('refresh', { kind: 'invalid_grant' })
 }
@@ -48,6 +61,13 @@ t.test('a developer drives /dev in Chromium: sign in, connect, rotate, fail, nee
   const submit = async (selector: string, url: RegExp): Promise<void> => {
     await Promise.all([page.waitForURL(url), page.click(selector)])
   }
+  /** Connect (or Reconnect): the console's form, the provider's consent, back on /dev. */
+  const connect = async (platform: string): Promise<void> => {
+    const fake = fakes[platform] as OAuthFake
+    const before = fake.requestsTo('authorize').length
+    await page.click(`${row(platform)} button[name="connect"]`)
+    await giveConsent(page, platform, fake, before)
+  }
   const text = async (selector: string): Promise<string> => (await page.textContent(selector))?.trim() ?? ''
 
   await page.goto(`${baseUrl}/dev`)
@@ -62,7 +82,7 @@ t.test('a developer drives /dev in Chromium: sign in, connect, rotate, fail, nee
     t.equal(await text(`${row(platform)} .status`), 'not_connected')
     // POST → 303 to the provider's authorize page (another origin: form-action lists it) → 302 to the
     // service's callback → 302 to /dev.
-    await submit(`${row(platform)} button[name="connect"]`, new RegExp(`/dev\\?connected=${platform}$`))
+    await connect(platform)
     t.equal(await text(`${row(platform)} .status`), 'connected', `${platform} connected`)
     t.match(await text(`${row(platform)} .countdown`), /^(29\d|300) s left$/)
     fingerprints[platform] = await text(`${row(platform)} .fingerprint`)
@@ -91,7 +111,7 @@ t.test('a developer drives /dev in Chromium: sign in, connect, rotate, fail, nee
   t.same([...readFileSync(shot).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG screenshot')
   t.comment(`screenshot: ${shot}`)
 
-  await submit(`${row('reddit')} button[name="connect"]`, /\/dev\?connected=reddit$/)
+  await connect('reddit')
   t.equal(await text(`${row('reddit')} .status`), 'connected', 'reconnected')
   await submit(`${row('tiktok')} button[name="disconnect"]`, /\/dev\?done=disconnected&platform=tiktok$/)
   t.equal(await text(`${row('tiktok')} .status`), 'not_connected', 'disconnected')
