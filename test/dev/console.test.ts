@@ -99,6 +99,14 @@ t.test('connect, rotation and disconnect through the real routes; hostile values
   t.equal((await instance.inject({ url: '/dev' })).headers['content-security-policy'], consoleCsp([new URL(reddit.url).origin]), 'form-action names the configured provider')
   t.match(rowOf(await look(), 'reddit'), /not_connected[\s\S]*action="\/dev\/connect\/reddit"/)
 
+  // The user says no at the provider: back on /dev with the contract's error.
+  reddit.denyNext = 1
+  const denied = await instance.inject({ method: 'POST', url: '/dev/connect/reddit', headers: sameOriginForm(baseUrl, session) })
+  const deniedBack = await reddit.authorize(location(denied))
+  const deniedEnd = await instance.inject({ url: `${deniedBack.pathname}${deniedBack.search}`, headers: { cookie: `oauth_flow_reddit=${denied.cookies.find((c) => c.name === 'oauth_flow_reddit')?.value ?? ''}` } })
+  t.equal(location(deniedEnd), `${baseUrl}/dev?error=access_denied&platform=reddit`)
+  t.match(await look('?error=access_denied&platform=reddit'), /<p class="notice">reddit: ended with access_denied\.<\/p>/)
+
   const start = await instance.inject({ method: 'POST', url: '/dev/connect/reddit', headers: sameOriginForm(baseUrl, session) })
   t.equal(start.statusCode, 303)
   const authorizeUrl = new URL(location(start))
