@@ -11,6 +11,7 @@ import { devIdentityEnv } from '../../src/dev/identity-env.js'
 import type { SandboxControl, SandboxFailure } from '../../src/dev/sandbox-control.js'
 import type { PlatformName } from '../../src/platforms/registry.js'
 import { serverOptions } from '../../src/server-options.js'
+import { startJwksIssuer } from '../fakes/jwks-issuer.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { createTestTable, testEnv } from '../helper.js'
 import { jwtOf, location, reservePort, sameOriginForm, signIn, startDevApp } from '../helpers/dev-app.js'
@@ -194,6 +195,21 @@ t.test('with a sandbox: the fail-next form reaches failNextRefresh and the pendi
   t.equal(location(await instance.inject({ method: 'POST', url: '/dev/fail-next/reddit', headers: sameOriginForm(baseUrl), payload: 'kind=<x>' })), '/dev?error=bad_failure_kind&platform=reddit')
   t.equal(location(await instance.inject({ method: 'POST', url: '/dev/fail-next/tiktok', headers: sameOriginForm(baseUrl), payload: 'kind=timeout' })), '/dev?error=not_sandboxed&platform=tiktok')
   t.equal(calls.length, 1, 'refused kinds and platforms reach nothing')
+})
+
+t.test('development with a Cognito issuer of its own: the console has no sign-in and no dev JWKS is served', async (t) => {
+  const issuer = await startJwksIssuer()
+  t.teardown(() => issuer.close())
+  const { app: instance, baseUrl } = await startDevApp(t, await reservePort(), issuer.env)
+  const body = await page(instance)
+  t.match(body, /Development sign-in is off: COGNITO_ISSUER is not this service&#39;s \/dev\/identity/)
+  t.notMatch(body, /id="sign-in"/)
+  const res = await instance.inject({ method: 'POST', url: '/dev/sign-in', headers: sameOriginForm(baseUrl), payload: 'name=alice' })
+  t.equal(location(res), '/dev?error=sign_in_disabled')
+  t.equal(res.cookies.length, 0)
+  t.equal((await instance.inject({ url: '/dev/identity/.well-known/jwks.json' })).statusCode, 404)
+  // The pool's own token in a (hand-made) session cookie is refused too: the console signs its cookies.
+  t.notMatch(await page(instance, `dev_session=${await issuer.accessToken()}`), /Signed in as/)
 })
 
 t.test('production: no console', async (t) => {
