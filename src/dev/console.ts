@@ -37,7 +37,7 @@ export const fingerprint = (token: string): string => createHash('sha256').updat
 
 /** The `sub` of a JWT whose signature the identity check has just accepted (never used before that). */
 function subOfVerified (jwt: string): string {
-  const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown, username?: unknown }
+  const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }
   return String(payload.sub)
 }
 
