@@ -15,6 +15,7 @@ import tokenHandoutPlugin from './plugins/token-handout.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
+import devRoutes from './dev/routes.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
@@ -73,6 +74,8 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   // The development sandbox's providers (docs/sandbox.md); never registered in production.
   if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox })
   else instance.decorate('sandbox', null)
+  // Development only, never registered otherwise: the sign-in standing in for Cognito and /dev (docs/dev-console.md).
+  if (opts.config.nodeEnv === 'development') await instance.register(devRoutes)
 }
 
 /** 4xx say what was wrong; 5xx say nothing internal. Logs carry names and codes, never bodies. */

@@ -3,6 +3,7 @@
 import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import AjvModule from 'ajv'
 import { isIP } from 'node:net'
+import { pointsAtDevIdentity } from './dev/identity-env.js'
 import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
 import type { PlatformConfig, PlatformSpec, PlatformUrls } from './platforms/platform.js'
@@ -219,6 +220,11 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     if (str('COGNITO_CLIENT_ID') === undefined) problems.set('COGNITO_CLIENT_ID', 'required in production')
     if (str('COGNITO_USER_POOL_ID') === undefined && str('COGNITO_ISSUER') === undefined) {
       problems.set('COGNITO_USER_POOL_ID', 'required in production unless COGNITO_ISSUER is set')
+    }
+    // The development sign-in is not served in production; an issuer naming it is a copied dev env.
+    for (const name of ['COGNITO_ISSUER', 'COGNITO_JWKS_URL']) {
+      const value = str(name)
+      if (value !== undefined && pointsAtDevIdentity(value)) problems.set(name, 'points at the development sign-in (/dev/identity), which production never serves')
     }
   }
 

@@ -1,11 +1,13 @@
 // `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
 // persisted under .data/ (or LOCAL_DATA_DIR), development secrets generated once there (mode 600,
-// never printed), and the sandbox providers for the platforms without credentials.
+// never printed), the sandbox providers for the platforms without credentials and, without any
+// Cognito variable, the development sign-in (docs/sandbox.md, docs/dev-console.md).
 // In production none of this runs: missing configuration is a start-up error.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { sandboxEnv } from './sandbox/sandbox-env.js'
+import { devBaseUrl, devIdentityEnv } from './dev/identity-env.js'
 import { generateEncryptionKey } from './store/crypto.js'
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './store/embedded-dynamodb.js'
 
@@ -50,6 +52,10 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOC
   const sandboxed = sandboxEnv(out)
   Object.assign(out, sandboxed.env)
   filled.push(...sandboxed.filled)
+  // No Cognito configured: the development sign-in (src/dev/) stands in for it, through the real check.
+  const identity = devIdentityEnv(out, devBaseUrl(out))
+  Object.assign(out, identity.env)
+  filled.push(...identity.filled)
 
   let embedded: EmbeddedDynamoDb | undefined
   if (out.DYNAMODB_ENDPOINT === undefined || out.DYNAMODB_ENDPOINT === '') {

@@ -1,0 +1,146 @@
+// The /dev console's one page, rendered on the server from what the console read through the service's
+// own routes: no script, no front-end build, every value through the `html` tag (src/dev/html.ts).
+// It never holds a token, a secret or a code: the fingerprint is a hash prefix computed by the caller.
+import { createHash } from 'node:crypto'
+import { html, SafeHtml } from './html.js'
+import { SANDBOX_FAILURES, type SandboxFailure } from './sandbox-control.js'
+
+export interface PlatformRow {
+  readonly platform: string
+  readonly status: string
+  readonly account?: string | undefined
+  readonly expiresAt?: string | undefined
+  /** Seconds until the access token expires (negative: expired), server-side at render time. */
+  readonly secondsLeft?: number | undefined
+  /** First 8 hex of SHA-256 of the stored access token. */
+  readonly fingerprint?: string | undefined
+  /** The sandbox serves this platform: its next refresh can be made to fail. */
+  readonly sandboxed: boolean
+  readonly pendingFailure?: SandboxFailure | undefined
+}
+
+export interface LastRunView {
+  readonly runId: string
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly durationMs: number
+  readonly partial: boolean
+  readonly refreshed: number
+  readonly failed: number
+  readonly needsReauth: number
+  readonly deferred: number
+  readonly skippedTokens: number
+  readonly results: ReadonlyArray<{ readonly platform: string, readonly refreshed: number, readonly failed: number, readonly needsReauth: number, readonly deferred: number }>
+  readonly errorCodes: Readonly<Record<string, number>>
+  readonly error?: string | undefined
+}
+
+export interface ConsoleView {
+  /** The signed-in test user (name and `sub`), or undefined. */
+  readonly user?: { readonly name: string, readonly sub: string } | undefined
+  /** Why sign-in is off (Cognito configured elsewhere), when it is. */
+  readonly signInDisabled?: string | undefined
+  readonly platforms: readonly PlatformRow[]
+  /** undefined: not signed in or cron disabled; null: no run yet. */
+  readonly lastRun?: LastRunView | null | undefined
+  readonly cronEnabled: boolean
+  readonly notices: readonly string[]
+  readonly watch: boolean
+}
+
+// One stylesheet, allowed by its hash in the page's CSP (no 'unsafe-inline').
+export const CONSOLE_STYLE = 'body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{font-size:13px}.notice{background:#eef;padding:.4em .8em;margin:.3em 0}.needs_reauth{color:#a00;font-weight:bold}.connected{color:#070}form{display:inline;margin:0 .2em}section{margin:1.5em 0}'
+// A constant of this module, so it is inserted as markup (its hash must match the bytes sent).
+const STYLE = new SafeHtml(CONSOLE_STYLE)
+export const CONSOLE_STYLE_HASH = `'sha256-${createHash('sha256').update(CONSOLE_STYLE).digest('base64')}'`
+
+/** The page's own policy: nothing loads but its stylesheet; forms post to the service or a provider. */
+export function consoleCsp (formTargets: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    `style-src ${CONSOLE_STYLE_HASH}`,
+    // A connect form is answered by a redirect to the provider; CSP3 checks a form's redirects too.
+    `form-action 'self'${formTargets.map((o) => ` ${o}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'"
+  ].join('; ')
+}
+
+const button = (action: string, label: string, name: string, extra: SafeHtml | string = ''): SafeHtml =>
+  html`<form method="post" action="${action}">${extra}<button type="submit" name="${name}">${label}</button></form>`
+
+function platformRow (row: PlatformRow, signedIn: boolean): SafeHtml {
+  const connectable = signedIn && row.status !== 'not_configured'
+  const actions: SafeHtml[] = []
+  if (connectable) actions.push(button(`/dev/connect/${row.platform}`, row.status === 'not_connected' ? 'Connect' : 'Reconnect', 'connect'))
+  if (signedIn && (row.status === 'connected' || row.status === 'needs_reauth')) actions.push(button(`/dev/disconnect/${row.platform}`, 'Disconnect', 'disconnect'))
+  if (row.sandboxed) {
+    const options = SANDBOX_FAILURES.map((kind) => html`<option value="${kind}">${kind}</option>`)
+    actions.push(button(`/dev/fail-next/${row.platform}`, 'Make next refresh fail', 'fail-next', html`<select name="kind">${options}</select>`))
+  }
+  const expiry = row.secondsLeft === undefined ? '' : row.secondsLeft > 0 ? `${row.secondsLeft} s left` : `expired ${-row.secondsLeft} s ago`
+  return html`<tr data-platform="${row.platform}">
+<td>${row.platform}</td>
+<td class="status ${row.status}">${row.status}</td>
+<td class="account">${row.account ?? ''}</td>
+<td class="expiry">${row.expiresAt ?? ''}</td>
+<td class="countdown">${expiry}</td>
+<td><code class="fingerprint">${row.fingerprint ?? ''}</code></td>
+<td class="pending">${row.pendingFailure ?? ''}</td>
+<td>${actions}</td>
+</tr>`
+}
+
+function lastRunSection (lastRun: LastRunView | null): SafeHtml {
+  if (lastRun === null) return html`<p id="last-run">No refresh run yet.</p>`
+  const results = lastRun.results.map((r) => html`<li>${r.platform}: refreshed ${r.refreshed}, failed ${r.failed}, needs_reauth ${r.needsReauth}, deferred ${r.deferred}</li>`)
+  const codes = Object.entries(lastRun.errorCodes).map(([code, n]) => html`<li>${code}: ${n}</li>`)
+  return html`<dl id="last-run">
+<dt>run</dt><dd><code>${lastRun.runId}</code></dd>
+<dt>started / finished</dt><dd>${lastRun.startedAt} / ${lastRun.finishedAt} (${lastRun.durationMs} ms${lastRun.partial ? ', partial' : ''})</dd>
+<dt>counts</dt><dd class="counts">refreshed ${lastRun.refreshed}, failed ${lastRun.failed}, needs_reauth ${lastRun.needsReauth}, deferred ${lastRun.deferred}, skipped ${lastRun.skippedTokens}</dd>
+<dt>by platform</dt><dd><ul>${results}</ul></dd>
+<dt>error codes</dt><dd><ul>${codes}</ul></dd>
+${lastRun.error === undefined ? '' : html`<dt>error</dt><dd>${lastRun.error}</dd>`}
+</dl>`
+}
+
+export function renderConsole (view: ConsoleView): string {
+  const signedIn = view.user !== undefined
+  const session = view.user !== undefined
+    ? html`<p id="who">Signed in as <strong>${view.user.name}</strong> (sub <code>${view.user.sub}</code>) ${button('/dev/sign-out', 'Sign out', 'sign-out')}</p>`
+    : view.signInDisabled !== undefined
+      ? html`<p id="who">Development sign-in is off: ${view.signInDisabled}</p>`
+      : html`<form method="post" action="/dev/sign-in" id="sign-in"><label>Test user <input name="name" value="alice" pattern="[a-z0-9_-]{1,32}" required></label> <button type="submit">Sign in</button></form>`
+  const watchLink = view.watch ? html`<a href="/dev">stop watching</a>` : html`<a href="/dev?watch=1">watch (reload every 2 s)</a>`
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>oauth-refresher: development console</title>
+${view.watch ? html`<meta http-equiv="refresh" content="2">` : ''}
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>oauth-refresher: development console</h1>
+${view.notices.map((n) => html`<p class="notice">${n}</p>`)}
+${session}
+<section>
+<h2>Connections</h2>
+<table id="platforms">
+<thead><tr><th>platform</th><th>status</th><th>account</th><th>expires at</th><th>expires in</th><th>token fingerprint</th><th>next refresh fails</th><th></th></tr></thead>
+<tbody>
+${view.platforms.map((row) => platformRow(row, signedIn))}
+</tbody>
+</table>
+<p>${watchLink}</p>
+</section>
+<section>
+<h2>Refresh</h2>
+${view.cronEnabled ? button('/dev/refresh', 'Run refresh now', 'refresh') : html`<p>Cron is disabled (no CRON_SECRET).</p>`}
+${view.lastRun === undefined ? '' : lastRunSection(view.lastRun)}
+</section>
+</body>
+</html>
+`.markup
+}
