@@ -1,10 +1,11 @@
 // `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
-// persisted under .data/ (or LOCAL_DATA_DIR), and development secrets generated once there (mode 600,
-// never printed).
+// persisted under .data/ (or LOCAL_DATA_DIR), its endpoint published there for the ops CLI
+// (local-store-file.ts), and development secrets generated once there (mode 600, never printed).
 // In production none of this runs: missing configuration is a start-up error.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
+import { localDataDir, removeLocalStore, writeLocalStore } from './local-store-file.js'
 import { generateEncryptionKey } from './store/crypto.js'
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './store/embedded-dynamodb.js'
 
@@ -27,7 +28,7 @@ export interface DevEnvironment {
 }
 
 /** `dataDir` defaults to LOCAL_DATA_DIR, else `.data` under the working directory (absolute either way). */
-export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOCAL_DATA_DIR === undefined || env.LOCAL_DATA_DIR === '' ? '.data' : env.LOCAL_DATA_DIR)): Promise<DevEnvironment> {
+export async function prepareDevEnvironment (env: Env, dataDir = localDataDir(env)): Promise<DevEnvironment> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const secretsFile = join(dataDir, 'dev-secrets.json')
   let secrets: Record<string, string> = {}
@@ -50,8 +51,18 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOC
   if (out.DYNAMODB_ENDPOINT === undefined || out.DYNAMODB_ENDPOINT === '') {
     const dbPath = join(dataDir, 'dynamodb')
     mkdirSync(dbPath, { recursive: true })
-    embedded = await startEmbeddedDynamoDb({ dbPath })
-    out.DYNAMODB_ENDPOINT = embedded.endpoint
+    const started = await startEmbeddedDynamoDb({ dbPath })
+    writeLocalStore(dataDir, started.endpoint)
+    // Stopping the store withdraws its published endpoint (a SIGKILL leaves it behind, marked stale by its pid).
+    embedded = {
+      endpoint: started.endpoint,
+      pid: started.pid,
+      stop: async () => {
+        removeLocalStore(dataDir)
+        await started.stop()
+      }
+    }
+    out.DYNAMODB_ENDPOINT = started.endpoint
     filled.push('DYNAMODB_ENDPOINT')
   }
   return { env: out, embedded, filled, dataDir }
