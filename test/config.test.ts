@@ -57,7 +57,7 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
   t.match(config, {
     nodeEnv: 'development',
     port: 3000,
-    host: '0.0.0.0',
+    host: '127.0.0.1',
     logLevel: 'info',
     aws: { region: 'us-east-1', dynamodbEndpoint: undefined },
     tokensTable: 'huntaze-oauth-tokens',
@@ -67,6 +67,15 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
   t.equal(loadConfig({ ...env, APP_URL: 'https://app.example.test///' }).appUrl, 'https://app.example.test', 'trailing slashes dropped')
   t.equal(loadConfig({ ...env, PORT: '8080', CRON_RESPONSE_BUDGET_MS: '1500' }).port, 8080, 'numbers coerced')
   t.equal(loadConfig({ ...env, PORT: '' }).port, 3000, 'an empty value is unset')
+})
+
+t.test('HOST: loopback outside production, every interface in production, what is set otherwise', async (t) => {
+  const prod = { NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client' }
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'development' })).host, '127.0.0.1', 'a development server is not on the network')
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'test' })).host, '127.0.0.1')
+  t.equal(loadConfig(testEnv(prod)).host, '0.0.0.0', 'production listens where its load balancer reaches it')
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'development', HOST: '0.0.0.0' })).host, '0.0.0.0', 'a container sets it')
+  t.equal(loadConfig(testEnv({ ...prod, HOST: '10.0.0.5' })).host, '10.0.0.5')
 })
 
 t.test('provider URLs default to the real endpoints and can be overridden', async (t) => {
