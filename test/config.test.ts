@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
-import { renderEnvExample, renderReadmeTable } from '../scripts/write-env-example.js'
+import { renderConfigTable, renderEnvExample, TABLE_BEGIN, TABLE_END, withConfigTable } from '../scripts/write-env-example.js'
 import { testEnv, type Env } from './helper.js'
 
 function configError (t: Test, env: Env): ConfigError {
@@ -250,9 +250,14 @@ t.test('.env.example lists exactly the variables of ENV_SCHEMA, each with a comm
   t.equal(text, renderEnvExample(), '.env.example is current: run `node --import tsx scripts/write-env-example.ts`')
 })
 
-t.test("the README's configuration table is the one generated from ENV_SCHEMA", async (t) => {
+t.test("docs/configuration.md's table is the one generated from ENV_SCHEMA", async (t) => {
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8')
+  t.equal(doc, withConfigTable(doc), 'docs/configuration.md is current: run `node --import tsx scripts/write-env-example.ts`')
+  t.ok(doc.includes(`${TABLE_BEGIN}\n${renderConfigTable()}\n${TABLE_END}`), 'the table sits between its markers')
+  for (const name of Object.keys(ENV_SCHEMA.properties)) t.ok(doc.includes(`| \`${name}\` |`), `${name} documented`)
+  t.throws(() => withConfigTable('no markers'), /lost its table markers/)
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  t.ok(readme.includes(renderReadmeTable()), 'README is current: paste `node --import tsx scripts/write-env-example.ts --readme` under ## Configuration')
+  t.match(readme, /\(docs\/configuration\.md\)/, 'the README points to it')
 })
 
 t.test('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; anything else is named', async (t) => {
