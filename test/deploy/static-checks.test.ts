@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import yaml from 'js-yaml'
 import t from 'tap'
-import { MISSING_SHELLCHECK, shellScripts, workflowRunBlocks } from '../../scripts/check-shell.js'
+import { checkShell, MISSING_SHELLCHECK, shellScripts, workflowRunBlocks } from '../../scripts/check-shell.js'
 import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -43,6 +43,14 @@ t.test('check:shell without shellcheck on PATH: one line saying how to install i
   t.equal(r.stderr, `${MISSING_SHELLCHECK}\n`, 'exactly one line')
   t.equal(MISSING_SHELLCHECK, 'shellcheck not found: apt-get install shellcheck')
   t.equal(r.stdout, '')
+
+  // The same function in this process, with the same PATH.
+  const path = process.env.PATH
+  t.teardown(() => { process.env.PATH = path })
+  process.env.PATH = bin
+  const lines: string[] = []
+  t.equal(checkShell((line) => { lines.push(line) }), 1)
+  t.same(lines, [MISSING_SHELLCHECK])
 })
 
 t.test('every workflow is valid for GitHub (action-validator)', async (t) => {
