@@ -14,6 +14,8 @@ export interface DevBannerInput {
   readonly cwd: string
   /** Whether CRON_SECRET came from dev-secrets.json (else the developer set it in the environment). */
   readonly cronSecretGenerated: boolean
+  /** Whether the store is the embedded one (published for the ops CLI), not a DYNAMODB_ENDPOINT the developer set. */
+  readonly embeddedStore: boolean
 }
 
 /** `./.data/dev-secrets.json` when under cwd, else the absolute path, for pasting into a shell. */
@@ -33,7 +35,7 @@ export function devBanner (input: DevBannerInput): string[] {
     `oauth-refresher is ready: ${base} (development, ${reach})`,
     `  next: open ${base}/dev (development sign-in and console; docs/dev-console.md)`,
     `  cron: curl -H "x-cron-secret: ${secret}" ${base}/api/cron/refresh-oauth`,
-    '  ops:  npm run ops -- lock status (it finds this store by itself)',
+    `  ops:  npm run ops -- lock status (${input.embeddedStore ? 'it finds this store by itself' : 'with the same DYNAMODB_ENDPOINT'})`,
     '  docs: README.md, docs/; stop with Ctrl-C'
   ]
 }

@@ -70,7 +70,7 @@ async function main (): Promise<void> {
     if (dev !== undefined) {
       const address = server.server.address()
       const port = typeof address === 'object' && address !== null ? address.port : config.port
-      const banner = devBanner({ port, host: config.host, dataDir: dev.dataDir, cwd: process.cwd(), cronSecretGenerated: dev.filled.includes('CRON_SECRET') })
+      const banner = devBanner({ port, host: config.host, dataDir: dev.dataDir, cwd: process.cwd(), cronSecretGenerated: dev.filled.includes('CRON_SECRET'), embeddedStore: dev.embedded !== undefined })
       process.stdout.write(`\n${banner.join('\n')}\n\n`)
     }
   } catch (err) {
