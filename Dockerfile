@@ -1,6 +1,6 @@
 # oauth-refresher: the production image. Multi-stage: compile TypeScript with every dependency, then
 # a slim runtime holding only dist/ and production dependencies, run as the unprivileged `node` user.
-# Nothing here can be built on the machine that wrote it (no Docker engine): see README "Deploy".
+# Nothing here can be built on the machine that wrote it (no Docker engine): see docs/deploy.md.
 
 # Node 24: the active LTS (Node 20 reached end of life on 2026-04-30), the runtime npm scripts use too.
 ARG NODE_IMAGE=node:24-bookworm-slim

@@ -38,7 +38,7 @@ const URL_MEANING: Record<typeof URL_VARS[number], string> = {
 const BASE_SCHEMA = {
   NODE_ENV: Enum(['development', 'production', 'test'], 'development', 'production: no embedded store, no generated secrets, Cognito required'),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port to listen on' }),
-  HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
+  HOST: Type.Optional(Type.String({ minLength: 1, description: 'interface to listen on (default 127.0.0.1 outside production, so a development server is not on the network; 0.0.0.0 in production; the image and compose set 0.0.0.0)' })),
   TRUST_PROXY: Type.Optional(Str('proxies in front of the service whose X-Forwarded-For is believed: a hop count (1 behind one load balancer or Amplify) or comma-separated addresses/CIDRs (loopback, uniquelocal as proxy-addr names them); unset = none')),
   LOG_LEVEL: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level'),
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
@@ -279,7 +279,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   return {
     nodeEnv: raw.NODE_ENV as Config['nodeEnv'],
     port: num('PORT'),
-    host: String(raw.HOST),
+    host: str('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1'),
     logLevel: String(raw.LOG_LEVEL),
     trustProxy,
     aws: { region: String(raw.AWS_REGION), dynamodbEndpoint: str('DYNAMODB_ENDPOINT') },

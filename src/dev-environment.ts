@@ -1,13 +1,15 @@
 // `npm start` outside production: fill what a developer has not set — the embedded DynamoDB Local
-// persisted under .data/ (or LOCAL_DATA_DIR), development secrets generated once there (mode 600,
-// never printed), the sandbox providers for the platforms without credentials and, without any
-// Cognito variable, the development sign-in (docs/sandbox.md, docs/dev-console.md).
+// persisted under .data/ (or LOCAL_DATA_DIR), its endpoint published there for the ops CLI
+// (local-store-file.ts), development secrets generated once there (mode 600, never printed), the
+// sandbox providers for the platforms without credentials and, without any Cognito variable, the
+// development sign-in (docs/sandbox.md, docs/dev-console.md).
 // In production none of this runs: missing configuration is a start-up error.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { sandboxEnv } from './sandbox/sandbox-env.js'
+import { join } from 'node:path'
 import { devBaseUrl, devIdentityEnv } from './dev/identity-env.js'
+import { localDataDir, removeLocalStore, writeLocalStore } from './local-store-file.js'
+import { sandboxEnv } from './sandbox/sandbox-env.js'
 import { generateEncryptionKey } from './store/crypto.js'
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './store/embedded-dynamodb.js'
 
@@ -30,7 +32,7 @@ export interface DevEnvironment {
 }
 
 /** `dataDir` defaults to LOCAL_DATA_DIR, else `.data` under the working directory (absolute either way). */
-export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOCAL_DATA_DIR === undefined || env.LOCAL_DATA_DIR === '' ? '.data' : env.LOCAL_DATA_DIR)): Promise<DevEnvironment> {
+export async function prepareDevEnvironment (env: Env, dataDir = localDataDir(env)): Promise<DevEnvironment> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const secretsFile = join(dataDir, 'dev-secrets.json')
   let secrets: Record<string, string> = {}
@@ -47,7 +49,8 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOC
     filled.push(name)
   }
   if (changed) writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
-  if (out.APP_URL === undefined || out.APP_URL === '') { out.APP_URL = 'http://localhost:3000'; filled.push('APP_URL') }
+  // Locally the service is its own app (the /dev console is where connect flows return).
+  if (out.APP_URL === undefined || out.APP_URL === '') { out.APP_URL = `http://localhost:${out.PORT === undefined || out.PORT === '' ? '3000' : out.PORT}`; filled.push('APP_URL') }
   // Platforms without credentials are served by the built-in sandbox (docs/sandbox.md; SANDBOX=off: none).
   const sandboxed = sandboxEnv(out)
   Object.assign(out, sandboxed.env)
@@ -61,8 +64,18 @@ export async function prepareDevEnvironment (env: Env, dataDir = resolve(env.LOC
   if (out.DYNAMODB_ENDPOINT === undefined || out.DYNAMODB_ENDPOINT === '') {
     const dbPath = join(dataDir, 'dynamodb')
     mkdirSync(dbPath, { recursive: true })
-    embedded = await startEmbeddedDynamoDb({ dbPath })
-    out.DYNAMODB_ENDPOINT = embedded.endpoint
+    const started = await startEmbeddedDynamoDb({ dbPath })
+    writeLocalStore(dataDir, started.endpoint)
+    // Stopping the store withdraws its published endpoint (a SIGKILL leaves it behind, marked stale by its pid).
+    embedded = {
+      endpoint: started.endpoint,
+      pid: started.pid,
+      stop: async () => {
+        removeLocalStore(dataDir)
+        await started.stop()
+      }
+    }
+    out.DYNAMODB_ENDPOINT = started.endpoint
     filled.push('DYNAMODB_ENDPOINT')
   }
   return { env: out, embedded, filled, dataDir }

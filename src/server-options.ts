@@ -2,6 +2,7 @@
 // with the real logger, redaction, timeouts and connection limits.
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
+import pretty from 'pino-pretty'
 import { clientErrorHandler } from './client-error.js'
 import type { Config } from './config.js'
 import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
@@ -34,6 +35,14 @@ function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((
   return trust === false ? false : [...trust]
 }
 
+/**
+ * Development logs for a person at a terminal: one readable line per event. The JSON a log pipeline
+ * reads stays the format everywhere else; redaction happens in pino before either.
+ */
+export function developmentLogStream (destination: NodeJS.WritableStream | number = 1, colorize = process.stdout.isTTY): NodeJS.WritableStream {
+  return pretty({ destination, colorize, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+}
+
 export function serverOptions (
   config: Pick<Config, 'logLevel' | 'nodeEnv'> & Partial<Pick<Config, 'trustProxy'>>,
   stream?: NodeJS.WritableStream,
@@ -47,7 +56,8 @@ export function serverOptions (
         req: serializeRequest as never,
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
       },
-      ...(stream === undefined ? {} : { stream })
+      // A stream given (the tests') is used as is; otherwise development pretty-prints, the rest is JSON.
+      ...(stream !== undefined ? { stream } : config.nodeEnv === 'development' ? { stream: developmentLogStream() } : {})
     },
     // Only as far as the deployment's proxies go (TRUST_PROXY): `true` would take any client's
     // X-Forwarded-For as its address.

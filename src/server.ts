@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { devBanner } from './dev-banner.js'
 import { prepareDevEnvironment, type DevEnvironment } from './dev-environment.js'
 import { serverOptions } from './server-options.js'
 import { createDynamoClients } from './store/dynamodb-client.js'
@@ -67,6 +68,12 @@ async function main (): Promise<void> {
     }
     await server.register(app, { config })
     await server.listen({ port: config.port, host: config.host })
+    if (dev !== undefined) {
+      const address = server.server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : config.port
+      const banner = devBanner({ port, host: config.host, dataDir: dev.dataDir, cwd: process.cwd(), cronSecretGenerated: dev.filled.includes('CRON_SECRET'), embeddedStore: dev.embedded !== undefined })
+      process.stdout.write(`\n${banner.join('\n')}\n\n`)
+    }
   } catch (err) {
     server.log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'start-up failed')
     await server.close()

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
-import { renderEnvExample, renderReadmeTable } from '../scripts/write-env-example.js'
+import { renderConfigTable, renderEnvExample, TABLE_BEGIN, TABLE_END, withConfigTable } from '../scripts/write-env-example.js'
 import { testEnv, type Env } from './helper.js'
 
 function configError (t: Test, env: Env): ConfigError {
@@ -57,7 +57,7 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
   t.match(config, {
     nodeEnv: 'development',
     port: 3000,
-    host: '0.0.0.0',
+    host: '127.0.0.1',
     logLevel: 'info',
     aws: { region: 'us-east-1', dynamodbEndpoint: undefined },
     tokensTable: 'huntaze-oauth-tokens',
@@ -67,6 +67,15 @@ t.test('loadConfig reads only what it is given, with the documented defaults', a
   t.equal(loadConfig({ ...env, APP_URL: 'https://app.example.test///' }).appUrl, 'https://app.example.test', 'trailing slashes dropped')
   t.equal(loadConfig({ ...env, PORT: '8080', CRON_RESPONSE_BUDGET_MS: '1500' }).port, 8080, 'numbers coerced')
   t.equal(loadConfig({ ...env, PORT: '' }).port, 3000, 'an empty value is unset')
+})
+
+t.test('HOST: loopback outside production, every interface in production, what is set otherwise', async (t) => {
+  const prod = { NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client' }
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'development' })).host, '127.0.0.1', 'a development server is not on the network')
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'test' })).host, '127.0.0.1')
+  t.equal(loadConfig(testEnv(prod)).host, '0.0.0.0', 'production listens where its load balancer reaches it')
+  t.equal(loadConfig(testEnv({ NODE_ENV: 'development', HOST: '0.0.0.0' })).host, '0.0.0.0', 'a container sets it')
+  t.equal(loadConfig(testEnv({ ...prod, HOST: '10.0.0.5' })).host, '10.0.0.5')
 })
 
 t.test('provider URLs default to the real endpoints and can be overridden', async (t) => {
@@ -241,9 +250,14 @@ t.test('.env.example lists exactly the variables of ENV_SCHEMA, each with a comm
   t.equal(text, renderEnvExample(), '.env.example is current: run `node --import tsx scripts/write-env-example.ts`')
 })
 
-t.test("the README's configuration table is the one generated from ENV_SCHEMA", async (t) => {
+t.test("docs/configuration.md's table is the one generated from ENV_SCHEMA", async (t) => {
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8')
+  t.equal(doc, withConfigTable(doc), 'docs/configuration.md is current: run `node --import tsx scripts/write-env-example.ts`')
+  t.ok(doc.includes(`${TABLE_BEGIN}\n${renderConfigTable()}\n${TABLE_END}`), 'the table sits between its markers')
+  for (const name of Object.keys(ENV_SCHEMA.properties)) t.ok(doc.includes(`| \`${name}\` |`), `${name} documented`)
+  t.throws(() => withConfigTable('no markers'), /lost its table markers/)
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  t.ok(readme.includes(renderReadmeTable()), 'README is current: paste `node --import tsx scripts/write-env-example.ts --readme` under ## Configuration')
+  t.match(readme, /\(docs\/configuration\.md\)/, 'the README points to it')
 })
 
 t.test('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; anything else is named', async (t) => {

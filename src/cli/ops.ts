@@ -1,12 +1,13 @@
 // `npm run ops -- <command>`: the operators' CLI. Prints what it did; exit code 0 done, 1 refused,
-// 2 usage, 3 store unavailable. Configuration from the environment (see ops-config.ts).
+// 2 usage or configuration, 3 store unavailable. Configuration from the environment (see ops-config.ts);
+// outside production with no DYNAMODB_ENDPOINT, the store `npm start` runs.
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../config.js'
 import { createDynamoClients } from '../store/dynamodb-client.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import { createTable, dueReport, EXIT, lockRelease, lockStatus, webhookReport, type OpsContext } from './commands.js'
-import { loadOpsConfig } from './ops-config.js'
+import { locateStore, loadOpsConfig, NO_STORE_CONFIGURED } from './ops-config.js'
 
 export const USAGE = `usage: npm run ops -- <command>
   lock status                      who holds the cron lock, until when, and the last run's summary
@@ -15,7 +16,8 @@ export const USAGE = `usage: npm run ops -- <command>
   due                              dry run: how many tokens each platform's run would read now
   create-table                     creates the table (idempotent), waits until active, turns TTL on
   webhooks                         webhook deliveries pending (with their next attempt) and given up as failed
-environment: TOKENS_TABLE, AWS_REGION, DYNAMODB_ENDPOINT (unset = AWS), the run and window settings`
+environment: TOKENS_TABLE, AWS_REGION, DYNAMODB_ENDPOINT (unset = the store npm start runs, outside
+  production; else AWS), the run and window settings`
 
 export interface OpsIo {
   readonly env: Readonly<Record<string, string | undefined>>
@@ -37,9 +39,11 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
     io.err(USAGE)
     return parsed.values.help ? EXIT.ok : EXIT.usage
   }
+  const located = locateStore(io.env)
+  if (located.note !== undefined) io.err(located.note)
   let config
   try {
-    config = loadOpsConfig(io.env)
+    config = loadOpsConfig(located.env)
   } catch (err) {
     io.err(err instanceof ConfigError ? err.message : 'configuration could not be read')
     return EXIT.usage
@@ -55,6 +59,11 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
       default: return await createTable(ctx)
     }
   } catch (err) {
+    const cause = err instanceof StoreUnavailableError ? err.cause : err
+    if (config.aws.dynamodbEndpoint === undefined && cause instanceof Error && cause.name === 'CredentialsProviderError') {
+      io.err(NO_STORE_CONFIGURED)
+      return EXIT.usage
+    }
     // Names only: SDK messages can quote request details.
     const name = err instanceof StoreUnavailableError ? err.message : `DynamoDB call failed: ${err instanceof Error ? err.name : typeof err}`
     io.err(`store unavailable (${name})`)
@@ -65,9 +74,16 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // `npm run ops -- … | head`: once the reader has gone, the rest of the output has nowhere to go.
+  // Stop writing and finish with the command's own exit code, rather than die on an unhandled EPIPE.
+  let stdoutGone = false
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    stdoutGone = true
+  })
   process.exitCode = await runOps(process.argv.slice(2), {
     env: process.env,
-    out: (line) => { console.log(line) },
-    err: (line) => { console.error(line) }
+    out: (line) => { if (!stdoutGone) process.stdout.write(`${line}\n`) },
+    err: (line) => { process.stderr.write(`${line}\n`) }
   })
 }

@@ -1,12 +1,16 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import t from 'tap'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
 import { runOps } from '../../src/cli/ops.js'
+import { LOCAL_STORE_FILE, readLocalStore, removeLocalStore, writeLocalStore } from '../../src/local-store-file.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createLock } from '../../src/store/lock.js'
 import { createTokenStore } from '../../src/store/token-store.js'
 import { createWebhookOutbox } from '../../src/store/webhook-outbox.js'
-import { loadOpsConfig } from '../../src/cli/ops-config.js'
+import { locateStore, loadOpsConfig, NO_STORE_CONFIGURED } from '../../src/cli/ops-config.js'
 import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
 import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
@@ -175,4 +179,99 @@ t.test('lock status says a stored summary that fails the schema is unreadable', 
   t.equal(await runOps(['lock', 'status'], r.io), 0)
   t.equal(r.out[2], 'last run: unreadable (the stored summary does not match the run summary schema)')
   t.notMatch(r.out.join('\n'), /title/)
+})
+
+const ROOT = new URL('../..', import.meta.url).pathname
+
+/** The CLI as `npm run ops` runs it, with exactly `env` (plus PATH) and a HOME holding no AWS profile. */
+function runCli (t: Test, args: string[], env: Record<string, string | undefined>) {
+  const home = mkdtempSync(join(tmpdir(), 'ops-home-'))
+  t.teardown(() => rmSync(home, { recursive: true, force: true }))
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/ops.ts', ...args], {
+    cwd: ROOT,
+    // No instance metadata service to wait for: the credential chain ends at once, as on a laptop.
+    env: { ...CHILD_ENV_BASE, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+}
+
+/** A pid no process has any more. */
+function deadPid (): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+  return Number(r.stdout)
+}
+
+t.test('the local store file: private, withdrawn only by its writer, stale once its writer is gone', async (t) => {
+  const dir = t.testdir({})
+  t.equal(readLocalStore(dir), undefined, 'no file, no store')
+  writeLocalStore(dir, 'http://127.0.0.1:8123')
+  t.equal(statSync(join(dir, LOCAL_STORE_FILE)).mode & 0o777, 0o600)
+  t.match(readLocalStore(dir), { store: { endpoint: 'http://127.0.0.1:8123', pid: process.pid }, live: true })
+  removeLocalStore(dir, process.pid + 1)
+  t.not(readLocalStore(dir), undefined, 'another pid does not remove it')
+  removeLocalStore(dir)
+  t.equal(readLocalStore(dir), undefined, 'its writer does')
+
+  const gone = deadPid()
+  writeLocalStore(dir, 'http://127.0.0.1:8123', gone)
+  t.match(readLocalStore(dir), { store: { pid: gone }, live: false })
+  t.match(locateStore({ LOCAL_DATA_DIR: dir }), { env: { DYNAMODB_ENDPOINT: undefined }, note: `ignoring ${join(dir, LOCAL_STORE_FILE)}: the npm start that wrote it (pid ${gone}) is gone` })
+  for (const bad of ['not json', '{"endpoint":"http://evil.example:80","pid":1}', `{"endpoint":"http://127.0.0.1:1","pid":"${process.pid}"}`]) {
+    writeFileSync(join(dir, LOCAL_STORE_FILE), bad)
+    t.equal(readLocalStore(dir), undefined, `unreadable: ${bad}`)
+  }
+})
+
+t.test('outside production with no DYNAMODB_ENDPOINT, the CLI uses the store npm start published', async (t) => {
+  const table = await createTestTable(t)
+  const dir = t.testdir({})
+  writeLocalStore(dir, dynamoEndpoint())
+  const expectedNote = `using the local store of npm start (pid ${process.pid}) at ${dynamoEndpoint()}, from ${join(dir, LOCAL_STORE_FILE)}; NODE_ENV=production or DYNAMODB_ENDPOINT to use another`
+
+  const r = io({ LOCAL_DATA_DIR: dir, TOKENS_TABLE: table.name })
+  t.equal(await runOps(['lock', 'status'], r.io), 0)
+  t.same(r.out, [`table: ${table.name}`, 'lock: free', 'last run: none recorded'])
+  t.same(r.err, [expectedNote], 'says which store, on stderr')
+
+  const child = runCli(t, ['lock', 'status'], { LOCAL_DATA_DIR: dir, TOKENS_TABLE: table.name })
+  t.equal(child.status, 0, child.stderr)
+  t.equal(child.stdout, `table: ${table.name}\nlock: free\nlast run: none recorded\n`)
+  t.equal(child.stderr, `${expectedNote}\n`)
+
+  const set = io({ LOCAL_DATA_DIR: dir, TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' })
+  t.equal(await runOps(['lock', 'status'], set.io), 3, 'DYNAMODB_ENDPOINT wins over the file')
+  t.notMatch(set.err.join('\n'), /local store/)
+})
+
+t.test('no endpoint and no AWS credentials: one plain sentence, in production or not', async (t) => {
+  const dir = t.testdir({})
+  writeLocalStore(dir, dynamoEndpoint())
+  const production = runCli(t, ['lock', 'status'], { NODE_ENV: 'production', LOCAL_DATA_DIR: dir })
+  t.equal(production.status, 2)
+  t.equal(production.stderr, `${NO_STORE_CONFIGURED}\n`, 'production never reads the local store file')
+  t.equal(NO_STORE_CONFIGURED, 'no DynamoDB endpoint and no AWS credentials: set DYNAMODB_ENDPOINT for a local store, or AWS credentials (AWS_PROFILE, …) for AWS')
+
+  const gone = deadPid()
+  writeLocalStore(dir, dynamoEndpoint(), gone)
+  const stale = runCli(t, ['lock', 'status'], { LOCAL_DATA_DIR: dir })
+  t.equal(stale.status, 2)
+  t.equal(stale.stderr, `ignoring ${join(dir, LOCAL_STORE_FILE)}: the npm start that wrote it (pid ${gone}) is gone\n${NO_STORE_CONFIGURED}\n`)
+  t.notMatch(stale.stderr, /CredentialsProviderError|store unavailable/)
+})
+
+// `npm run ops -- lock status | head -1`: the reader goes away before the output is written.
+t.test('a reader that closes stdout early does not crash the CLI', async (t) => {
+  const table = await createTestTable(t)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ops.ts', 'lock', 'status'], {
+    cwd: ROOT,
+    env: { ...CHILD_ENV_BASE, TOKENS_TABLE: table.name, DYNAMODB_ENDPOINT: dynamoEndpoint() },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  child.stdout.destroy()
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])))
+  t.same({ code, signal }, { code: 0, signal: null }, "the command's own exit code")
+  t.equal(stderr, '', 'no EPIPE stack trace')
 })

@@ -36,6 +36,8 @@ t.test('the Dockerfile lints clean and builds what production needs', async (t) 
   t.match(runtime, /COPY --from=deps .*\/app\/node_modules/, 'runtime takes node_modules from the production-only stage')
   t.notMatch(runtime, /npm ci(?! --omit=dev)/, 'no full install in the runtime')
   t.match(runtime, /^ENV NODE_ENV=production/m)
+  // Outside production the service binds loopback by default; the image says where it listens.
+  t.match(runtime, /^ENV .*\bHOST=0\.0\.0\.0\b/m, 'the image listens on every interface')
   // The variable @aws-sdk/core reads (AWS_NODE_SUPPRESS_NODE_VERSION_WARNING does nothing).
   t.match(runtime, /^ENV .*\bAWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true\b/m, 'the SDK version warning silenced by the variable it reads')
   t.notMatch(text, /AWS_NODE_SUPPRESS_NODE_VERSION_WARNING/)
@@ -176,6 +178,8 @@ t.test('docker-compose.yml wires the service to DynamoDB Local with an uncommitt
   const composeEnv = app?.environment as Record<string, string>
   const config = loadConfig({ ...env, ...composeEnv })
   t.equal(config.aws.dynamodbEndpoint, 'http://dynamodb:8000')
+  // Compose runs development mode, whose default HOST is loopback: unreachable through the port mapping.
+  t.equal(config.host, '0.0.0.0', 'compose sets HOST so the published port reaches the service')
   t.equal(config.cronSecrets.length, 1)
   t.same(config.warnings.filter((w) => /shorter than 16/.test(w)), [], 'no weak-secret warning')
 })

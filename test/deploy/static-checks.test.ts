@@ -1,59 +1,56 @@
-// Static checks that need outside tools: shellcheck on every shell script (scripts/*.sh, .ci/run and
-// the workflows' `run:` blocks) and action-validator on every GitHub workflow. A missing tool is a
-// failure, never a skip: .ci/run installs shellcheck; action-validator is a dev dependency.
+// Static checks that need no system tool: action-validator (a dev dependency) on every GitHub workflow,
+// the refresh workflow's shape, and what `npm run check:shell` covers. shellcheck itself runs only in
+// `npm run check:shell` (scripts/check-shell.ts), which .ci/run calls after `npm test`.
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import yaml from 'js-yaml'
 import t from 'tap'
+import { checkShell, MISSING_SHELLCHECK, shellScripts, workflowRunBlocks } from '../../scripts/check-shell.js'
+import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const WORKFLOWS = join(ROOT, '.github', 'workflows')
 
-const scripts = [
-  ...readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts', f)),
-  join('.ci', 'run')
-]
 const workflows = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f))
 
-t.test('shellcheck is installed', async (t) => {
-  const r = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' })
-  t.equal(r.status, 0, 'shellcheck must be on PATH (apt-get install shellcheck; .ci/run does it)')
-})
-
-t.test('every shell script passes shellcheck', async (t) => {
+t.test('check:shell covers every shell script and workflow run block', async (t) => {
+  const scripts = shellScripts()
   t.ok(scripts.includes(join('scripts', 'create-eventbridge-cron.sh')), 'the EventBridge script is among them')
-  for (const file of scripts) {
-    const r = spawnSync('shellcheck', ['--severity=style', '--external-sources', file], { cwd: ROOT, encoding: 'utf8' })
-    t.equal(r.status, 0, `${file}\n${r.stdout}${r.stderr}`)
+  t.ok(scripts.includes(join('.ci', 'run')), '.ci/run is among them')
+  const blocks = workflowRunBlocks()
+  t.ok(blocks.some((b) => b.name.startsWith('refresh-oauth.yml ')), 'found the refresh workflow\'s run blocks')
+  for (const { name, script } of blocks) {
+    t.notMatch(script, /\$\{\{/, `${name}: expressions go through env:, never into the script text`)
+    t.notMatch(script, /set -x|set -o xtrace/, `${name}: no xtrace (it would print the secret)`)
   }
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(pkg.scripts['check:shell'], 'node --import tsx scripts/check-shell.ts')
+  t.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /\nnpm test\nnpm run check:shell\n/, '.ci/run runs it after npm test')
 })
 
-t.test('every workflow `run:` block passes shellcheck as bash', async (t) => {
-  const dir = t.testdir({})
-  let blocks = 0
-  for (const file of workflows) {
-    const doc = yaml.load(readFileSync(join(WORKFLOWS, file), 'utf8')) as { jobs: Record<string, { steps?: Array<{ run?: string, shell?: string }> }> }
-    for (const [job, { steps = [] }] of Object.entries(doc.jobs)) {
-      steps.forEach((step, i) => {
-        if (step.run === undefined) return
-        blocks++
-        t.notMatch(step.run, /\$\{\{/, `${file} ${job}#${i}: expressions go through env:, never into the script text`)
-        t.notMatch(step.run, /set -x|set -o xtrace/, `${file} ${job}#${i}: no xtrace (it would print the secret)`)
-        const path = join(dir, `${file}-${job}-${i}.sh`)
-        writeFileSync(path, `#!/usr/bin/env bash\n${step.run}`)
-        const r = spawnSync('shellcheck', ['--severity=style', path], { encoding: 'utf8' })
-        t.equal(r.status, 0, `${file} ${job}#${i}\n${r.stdout}${r.stderr}`)
-      })
-    }
-  }
-  t.ok(blocks > 0, 'found run blocks')
-})
+t.test('check:shell without shellcheck on PATH: one line saying how to install it', async (t) => {
+  // A PATH holding only node: the real script, as a child process, finds no shellcheck.
+  const bin = t.testdir({})
+  symlinkSync(process.execPath, join(bin, 'node'))
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-shell.ts'], {
+    cwd: ROOT,
+    env: { ...CHILD_ENV_BASE, PATH: bin },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+  t.equal(r.status, 1, 'fails, never a silent pass')
+  t.equal(r.stderr, `${MISSING_SHELLCHECK}\n`, 'exactly one line')
+  t.equal(MISSING_SHELLCHECK, 'shellcheck not found: apt-get install shellcheck')
+  t.equal(r.stdout, '')
 
-t.test('shellcheck really fails on a bad script', async (t) => {
-  const dir = t.testdir({ 'bad.sh': '#!/usr/bin/env bash\nrm -rf $1/*\n' })
-  const r = spawnSync('shellcheck', [join(dir, 'bad.sh')], { encoding: 'utf8' })
-  t.not(r.status, 0)
+  // The same function in this process, with the same PATH.
+  const path = process.env.PATH
+  t.teardown(() => { process.env.PATH = path })
+  process.env.PATH = bin
+  const lines: string[] = []
+  t.equal(checkShell((line) => { lines.push(line) }), 1)
+  t.same(lines, [MISSING_SHELLCHECK])
 })
 
 t.test('every workflow is valid for GitHub (action-validator)', async (t) => {
