@@ -1,6 +1,8 @@
 // `npm run bench`: the cron refresh against DynamoDB Local and a fake provider in another process.
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
-// (10,000 due tokens, 100 ms provider latency) and rss_growth_mb_100k (a pass over 100,000).
+// (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
+// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, and rss_growth_mb_100k
+// (a pass over 100,000).
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -20,8 +22,9 @@ import { createDynamoClients, type DynamoClients } from '../src/store/dynamodb-c
 import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
-import { statusVsStoreFloor } from './http-floor.js'
+import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
 import { seedDue, type SeedGrant } from './seed.js'
+import { webhookDrain } from './webhook-drain.js'
 
 const SMALL = Number(process.env.BENCH_TOKENS ?? 10_000)
 /** Tokens beside the due ones in the same table, not due (30 h left of TikTok's window of 12 h): they must cost no read. */
@@ -162,10 +165,15 @@ const cipher = createCipher(loadConfig({ COOKIE_SECRET: 'x'.repeat(32), TOKEN_EN
 const tables: string[] = []
 const admin = createDynamoClients({ region: 'us-east-1', endpoint })
 const provider = await startProvider(WARMUP + SMALL + LARGE, LATENCY_MS)
-/** A table of its own with `grants` as due TikTok connections, and `idle` connections that are not due. */
-async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
+/** A name for a table of its own, deleted at the end of the run. */
+function newTable (): string {
   const table = `bench-${randomUUID().slice(0, 8)}`
   tables.push(table)
+  return table
+}
+/** A table of its own with `grants` as due TikTok connections, and `idle` connections that are not due. */
+async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
+  const table = newTable()
   await ensureTable(admin.client, table)
   const t0 = performance.now()
   const nowMs = Date.now()
@@ -219,6 +227,19 @@ try {
   const st = await statusVsStoreFloor({ endpoint, table: small, cipher, encryptionKey })
   log(`status: ${JSON.stringify(st.status)}; floor: ${JSON.stringify(st.floor)}; JWKS downloads ${st.jwksRequests}`)
   process.stdout.write(`status_vs_store_floor_ratio: ${(st.status.reqPerSec / st.floor.reqPerSec).toFixed(3)}\n`)
+
+  // 1c. The internal token route on fresh tokens of many users ÷ a bare route making the same GetItem and decryption.
+  log(`load before the internal figures: ${loadAverage()}`)
+  const internal = await internalVsStoreFloor({ endpoint, table: newTable(), cipher, encryptionKey })
+  log(`internal: ${JSON.stringify(internal.internal)}; floor: ${JSON.stringify(internal.floor)}; ${internal.users} users cycled`)
+  process.stdout.write(`internal_vs_store_floor_ratio: ${(internal.internal.reqPerSec / internal.floor.reqPerSec).toFixed(3)}\n`)
+  process.stdout.write(`internal_token_p99_ms: ${internal.internal.p99Ms}\n`)
+
+  // 1d. A backlog of connection events drained by the delivery worker to a local receiver.
+  log(`load before the webhook drain: ${loadAverage()}`)
+  const drain = await webhookDrain({ endpoint, table: newTable(), cipher, encryptionKey })
+  log(`webhook drain: ${drain.events} events written in ${Math.round(drain.writeMs)} ms, drained in ${Math.round(drain.drainMs)} ms; ${drain.deliveries} deliveries of ${drain.uniqueIds} webhook-ids`)
+  process.stdout.write(`webhook_drain_per_s: ${(drain.events / (drain.drainMs / 1000)).toFixed(1)}\n`)
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()

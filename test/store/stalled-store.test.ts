@@ -21,12 +21,14 @@ t.test('a DynamoDB that accepts connections and never answers: every route gives
   t.teardown(() => dynamo.client.destroy())
   const COOKIE_SECRET = randomBytes(32).toString('base64url')
   const cronSecret = 'stalled-cron-secret-0123456789'
+  const internalKey = 'stalled-internal-key-0123456789'
   const app = await buildApp(t, {
     env: {
       ...issuer.env,
       TOKENS_TABLE: table.name,
       COOKIE_SECRET,
       CRON_SECRET: cronSecret,
+      INTERNAL_API_KEY: internalKey,
       REDDIT_CLIENT_ID: 'reddit-id',
       REDDIT_CLIENT_SECRET: 'reddit-secret-0123456789',
       REDDIT_REDIRECT_URI: 'https://app.example.test/api/auth/reddit/callback'
@@ -35,8 +37,14 @@ t.test('a DynamoDB that accepts connections and never answers: every route gives
   })
   const user = { authorization: `Bearer ${await issuer.accessToken()}` }
   const cron = { 'x-cron-secret': cronSecret }
+  const internal = { authorization: `Bearer ${internalKey}` }
+  const internalUrl = '/api/internal/tokens/stalled-user/reddit'
   // Warm: the proxy does pass calls through until it stalls.
   t.equal((await app.inject({ url: '/api/platforms/status', headers: user })).statusCode, 200, 'answers before the stall')
+  // The key is accepted and the route reads the store (nothing connected yet): the 503 below is the stall's.
+  const before = await app.inject({ url: internalUrl, headers: internal })
+  t.equal(before.statusCode, 404, 'the internal route answers before the stall')
+  t.same(before.json(), { ok: false, error: 'not_connected' })
   proxy.stall()
 
   const nonce = randomBytes(32).toString('base64url')
@@ -50,7 +58,12 @@ t.test('a DynamoDB that accepts connections and never answers: every route gives
       t.match(res.headers.location, /[?&]error=store_unavailable&platform=reddit$/)
     }],
     ['/last', { url: '/api/cron/refresh-oauth/last', headers: cron }, (res) => { t.equal(res.statusCode, 503); t.same(res.json(), { ok: false, error: 'store_unavailable' }) }],
-    ['cron run', { url: '/api/cron/refresh-oauth?wait=true', headers: cron }, (res) => { t.equal(res.statusCode, 503); t.same(res.json(), { ok: false, error: 'store_unavailable' }) }]
+    ['cron run', { url: '/api/cron/refresh-oauth?wait=true', headers: cron }, (res) => { t.equal(res.statusCode, 503); t.same(res.json(), { ok: false, error: 'store_unavailable' }) }],
+    ['internal token', { url: internalUrl, headers: internal }, (res) => {
+      t.equal(res.statusCode, 503)
+      t.same(res.json(), { ok: false, error: 'store_unavailable' })
+      t.equal(res.headers['cache-control'], 'no-store', 'the internal route never lets an answer be cached')
+    }]
   ]
   const ceilingMs = STORE_CALL_BOUND_MS + 1_500
   await Promise.all(calls.map(async ([name, request, check]) => {
