@@ -27,6 +27,8 @@ export interface DevEnvironment {
   readonly embedded?: EmbeddedDynamoDb | undefined
   /** What was filled in, by name only. */
   readonly filled: readonly string[]
+  /** Of those, the ones the sandbox and the development sign-in filled (announced on their own lines). */
+  readonly filledForSandbox: readonly string[]
   /** Where the embedded store's data and the generated secrets live. */
   readonly dataDir: string
 }
@@ -78,5 +80,5 @@ export async function prepareDevEnvironment (env: Env, dataDir = localDataDir(en
     out.DYNAMODB_ENDPOINT = started.endpoint
     filled.push('DYNAMODB_ENDPOINT')
   }
-  return { env: out, embedded, filled, dataDir }
+  return { env: out, embedded, filled, filledForSandbox: [...sandboxed.filled, ...identity.filled], dataDir }
 }

@@ -28,7 +28,9 @@ async function main (): Promise<void> {
   for (const warning of config.warnings) server.log.warn(warning)
   if (config.sandbox.enabled) server.log.info({ platforms: config.sandbox.platforms }, 'sandbox providers served under /sandbox (development only, docs/sandbox.md)')
   if (dev !== undefined && dev.filled.length > 0) {
-    server.log.info({ filled: dev.filled, dataDir: dev.dataDir }, 'development defaults in use (generated secrets are kept in dev-secrets.json there)')
+    // The sandbox's and the sign-in's variables (dozens) are counted, not listed: their own lines say what they are.
+    const own = dev.filled.filter((name) => !dev.filledForSandbox.includes(name))
+    server.log.info({ filled: own, sandboxAndSignInVariables: dev.filledForSandbox.length, dataDir: dev.dataDir }, 'development defaults in use (generated secrets are kept in dev-secrets.json there)')
   }
 
   // SIGINT and SIGTERM are handled below; close-with-grace keeps errors, other signals and the 10 s cap.
