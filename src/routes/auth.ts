@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { completeConnect, CONNECTED } from '../auth/connect-flow.js'
-import { flowStartRateLimit } from '../auth/flow-rate.js'
+import { flowStartRateLimit } from './flow-rate.js'
 import { bindingHash, codeChallengeS256, randomCodeVerifier, randomToken } from '../auth/pkce.js'
 import { appRedirect, safeReturnTo } from '../auth/return-to.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
@@ -49,7 +49,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Start: only for a signed-in user (the hook lives in this scope alone).
   await app.register(async (scope) => {
     scope.addHook('onRequest', scope.requireIdentity)
-    // A per-user cap on starts (src/auth/flow-rate.ts); only the routes that ask for it are limited.
+    // A per-user cap on starts (src/routes/flow-rate.ts); only the routes that ask for it are limited.
     await scope.register(rateLimit, { global: false })
     scope.withTypeProvider<TypeBoxTypeProvider>().get('/api/auth/:platform', { exposeHeadRoute: false, config: { rateLimit: flowStartRateLimit }, schema: { params: PlatformParams, querystring: StartQuery, response: Errors } }, async (request, reply) => {
       const platform = platformOr404(app, request.params.platform)

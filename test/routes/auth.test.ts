@@ -2,7 +2,7 @@
 // every bad input of issue 5 that concerns the state, the cookie, the provider and returnTo.
 import t, { type Test } from 'tap'
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { FLOW_STARTS_PER_MINUTE } from '../../src/auth/flow-rate.js'
+import { FLOW_STARTS_PER_MINUTE } from '../../src/routes/flow-rate.js'
 import { DEFAULT_RETURN_TO } from '../../src/auth/return-to.js'
 import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../src/store/crypto.js'
 import { STATE_LIFETIME_MS } from '../../src/store/oauth-state.js'
