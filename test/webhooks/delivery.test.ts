@@ -16,7 +16,7 @@ import { webhookSecret, WebhookReceiver } from '../helpers/webhook-receiver.js'
 const KEY = 'internal-key-0123456789abcdef'
 const MINUTE = 60_000
 
-async function setup (t: Test, options: { schedule?: number[], env?: Env, secrets?: string[], listen?: boolean, logs?: LogCapture, gaugeEveryMs?: number } = {}) {
+async function setup (t: Test, options: { schedule?: number[], env?: Env, secrets?: string[], listen?: boolean, logs?: LogCapture, gaugeEveryMs?: number, pollMs?: number } = {}) {
   const table = await createTestTable(t)
   const reddit = await RedditFake.start(t)
   const receiver = new WebhookReceiver()
@@ -32,7 +32,7 @@ async function setup (t: Test, options: { schedule?: number[], env?: Env, secret
     ...options.env,
     ...(options.logs === undefined ? {} : { LOG_LEVEL: 'debug' })
   })
-  const app = await buildApp(t, { config, webhooks: { pollMs: 50, schedule: options.schedule ?? [300, 300, 300], gaugeEveryMs: options.gaugeEveryMs }, ...(options.logs === undefined ? {} : { logs: options.logs }) })
+  const app = await buildApp(t, { config, webhooks: { pollMs: options.pollMs ?? 50, schedule: options.schedule ?? [300, 300, 300], gaugeEveryMs: options.gaugeEveryMs }, ...(options.logs === undefined ? {} : { logs: options.logs }) })
   const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys) })
   const outbox = createWebhookOutbox({ doc: table.dynamo.doc, table: table.name })
   let n = 0
@@ -44,7 +44,7 @@ async function setup (t: Test, options: { schedule?: number[], env?: Env, secret
     t.equal(res.statusCode, 409, 'the state change')
     return token!
   }
-  return { table, reddit, receiver, secrets, app, store, outbox, needsReauth }
+  return { table, reddit, receiver, secrets, app, store, outbox, needsReauth, config }
 }
 
 t.test('a needs_reauth event: delivered once, signed per secret, verified by standardwebhooks, no secret in it', async (t) => {
@@ -162,6 +162,25 @@ t.test('failed attempts and the backlog are EMF metrics under the service dimens
     t.match(line, { service: 'oauth-refresher', _aws: { CloudWatchMetrics: [{ Namespace: 'OAuthRefresher', Dimensions: [['service']] }] } })
   }
   t.equal((await outbox.list('pending')).length, 2, 'the gauge counts what is pending')
+})
+
+// Regression (bench webhook_drain_per_s): each poll claimed at most 10 events (the in-flight cap)
+// and the next waited out the poll interval, so one instance drained 10 events a second at best.
+t.test('a backlog drains without waiting out the poll interval between batches', async (t) => {
+  // The first poll comes 12 s after start; the 25 events are written well before it (disconnects,
+  // whose events the store writes in the same transaction, as DELETE /api/platforms/:platform does).
+  const { receiver, reddit, table, config } = await setup(t, { pollMs: 12_000 })
+  const events = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), connectionEvents: true })
+  const seeded = await seedTokens(events, reddit, 25, { expiresInMs: 60 * MINUTE, now: Date.now, prefix: 'backlog' })
+  await Promise.all(seeded.map(async (s) => await events.deleteConnection({ userId: s.userId, platform: 'reddit' })))
+  const writtenAt = Date.now()
+  await waitFor(() => receiver.deliveries.length > 0, 30_000)
+  const firstAt = Date.now()
+  t.ok(writtenAt < receiver.deliveries[0]!.atMs, 'all 25 were pending before the first poll')
+  await waitFor(() => receiver.deliveries.length === 25, 30_000)
+  // Three batches of at most 10: two more poll intervals (24 s) before; well under one now.
+  t.ok(Date.now() - firstAt < 6_000, `25 events delivered ${Date.now() - firstAt} ms after the first`)
+  t.equal(new Set(receiver.deliveries.map((d) => d.headers['webhook-id'])).size, 25, 'each once')
 })
 
 t.test('no REAUTH_WEBHOOK_URL: no event is written, nothing is sent', async (t) => {
