@@ -1,6 +1,6 @@
 // How a connection event waiting for delivery is laid out in the tokens table, and its mapping.
 // Pending events live under one partition key (`webhook#pending`), given up ones under `webhook#failed`:
-// a Query of that partition finds them (never a Scan). Neither carries `expiresAt`, so no event ever
+// only a Query of that partition reads them; the table is never read whole. Neither carries `expiresAt`, so no event ever
 // enters the byExpiry index a refresher reads, and `#` keeps their keys apart from users' (isUserKey).
 import { randomBytes } from 'node:crypto'
 import type { Account, TokenKey } from './token-item.js'
