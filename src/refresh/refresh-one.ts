@@ -8,6 +8,7 @@ import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure, type TokenStore } from '../store/token-store.js'
+import { withSpan } from '../telemetry/tracing.js'
 import { nextAttemptAtMs } from './backoff.js'
 import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type DecisionReason, type DueRules } from './due.js'
 
@@ -75,6 +76,17 @@ export interface RefreshOneContext {
  * item it saw (returned by the failed condition), once.
  */
 export async function refreshOne (
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: { readonly record: TokenRecord | undefined }
+): Promise<TokenResult> {
+  // A span per token (a child of the run's, or of the handout's): its platform and outcome code.
+  return await withSpan('refresh.token', { 'refresh.platform': key.platform }, async (span) => {
+    const result = await refreshOneUntraced(ctx, platform, key, claimId, known)
+    span.setAttributes({ 'refresh.outcome': result.outcome, 'refresh.reason': result.reason, 'refresh.error_code': result.errorCode })
+    return result
+  })
+}
+
+async function refreshOneUntraced (
   ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: { readonly record: TokenRecord | undefined }
 ): Promise<TokenResult> {
   const { store, log } = ctx
