@@ -1,7 +1,8 @@
 // `npm run bench`: the cron refresh against DynamoDB Local and a fake provider in another process.
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
-// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, and rss_growth_mb_100k
+// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, otel_overhead_ratio
+// (bench/otel-overhead.ts, runnable alone), and rss_growth_mb_100k
 // (a pass over 100,000).
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
@@ -23,6 +24,7 @@ import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
+import { otelOverhead } from './otel-overhead.js'
 import { seedDue, type SeedGrant } from './seed.js'
 import { webhookDrain } from './webhook-drain.js'
 
@@ -240,6 +242,12 @@ try {
   const drain = await webhookDrain({ endpoint, table: newTable(), cipher, encryptionKey })
   log(`webhook drain: ${drain.events} events written in ${Math.round(drain.writeMs)} ms, drained in ${Math.round(drain.drainMs)} ms; ${drain.deliveries} deliveries of ${drain.uniqueIds} webhook-ids`)
   process.stdout.write(`webhook_drain_per_s: ${(drain.events / (drain.drainMs / 1000)).toFixed(1)}\n`)
+
+  // 1e. /api/platforms/status on the real server process, tracing on (exporting to a local OTLP receiver) ÷ off.
+  log(`load before the tracing overhead: ${loadAverage()}`)
+  const otel = await otelOverhead({ endpoint, table: newTable(), encryptionKey })
+  log(`tracing off: ${JSON.stringify(otel.off)}; on: ${JSON.stringify(otel.on)}; ${otel.exports} OTLP exports, ${otel.exportedBytes} bytes`)
+  process.stdout.write(`otel_overhead_ratio: ${(otel.on.reqPerSec / otel.off.reqPerSec).toFixed(3)}\n`)
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()
