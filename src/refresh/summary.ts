@@ -3,7 +3,8 @@
 // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import type { RefreshLogger, TokenOutcome } from './refresh-one.js'
+import { STORE_ERRORS } from '../store/errors.js'
+import { REFRESH_ERRORS, type RefreshLogger, type TokenOutcome } from './refresh-one.js'
 
 export const METRICS_NAMESPACE = 'OAuthRefresher'
 export const SERVICE_NAME = 'oauth-refresher'
@@ -13,9 +14,10 @@ const Count = Type.Integer({ minimum: 0, default: 0 })
 
 /** Why a run stopped early, when it did. */
 export const RUN_ERRORS = {
-  storeUnavailable: 'store_unavailable',
+  storeUnavailable: STORE_ERRORS.unavailable,
   shutdown: 'shutdown',
-  internal: 'internal_error'
+  /** A bug: the same code a token's refresh counts when it crashes. */
+  internal: REFRESH_ERRORS.internal
 } as const
 export type RunError = typeof RUN_ERRORS[keyof typeof RUN_ERRORS]
 
