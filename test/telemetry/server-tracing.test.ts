@@ -129,7 +129,9 @@ t.test('tracing on (http/protobuf): every kind of span arrives, linked, with no 
   t.match(delivery.attributes, { 'webhook.event_type': 'connection.needs_reauth', 'webhook.outcome': 'delivered', 'webhook.attempt': 1 })
   t.ok(receiver.childrenOf(delivery).some((x) => x.scope.includes('aws-sdk')), 'the delivery settles in DynamoDB under its span')
 
-  // Requests with queries: the path only, everywhere.
+  // Requests with queries: the path only, everywhere (the callback's code and state included).
+  await receiver.waitFor((spans) => spans.some((x) => x.name === 'GET /api/auth/:platform/callback'), 5_000, 'the callback request span')
+  t.equal(one(receiver.named('GET /api/auth/:platform/callback'), 'callback').attributes['url.path'], '/api/auth/reddit/callback')
   for (const span of receiver.spans) {
     for (const [key, value] of Object.entries(span.attributes)) {
       if (typeof value === 'string' && key.startsWith('url.')) t.notMatch(value, /\?/, `${span.name} ${key} has no query`)
