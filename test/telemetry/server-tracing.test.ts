@@ -92,9 +92,13 @@ t.test('tracing on (http/protobuf): every kind of span arrives, linked, with no 
   const server = await startServer(t, s.env)
   await waitReady(server, 30_000)
   const { secrets } = await exercise(t, server, s)
-  await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run'), 15_000, 'run and delivery spans')
+  await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run') &&
+    spans.filter((x) => x.name === 'token.handout').length === 2 && spans.some((x) => x.name === 'GET /api/auth/:platform/callback'), 15_000, 'run, handout and delivery spans')
 
   t.ok(receiver.exports.every((e) => e.contentType === 'application/x-protobuf'), 'http/protobuf by default')
+  const keys = new Map<string, Set<string>>()
+  for (const x of receiver.spans) for (const k of Object.keys(x.attributes)) keys.set(`${x.scope} ${x.name.replace(/^DynamoDB\..*/, 'DynamoDB.*')}`, (keys.get(`${x.scope} ${x.name.replace(/^DynamoDB\..*/, 'DynamoDB.*')}`) ?? new Set()).add(k))
+  t.comment(`attributes seen: ${JSON.stringify(Object.fromEntries([...keys].map(([n, k]) => [n, [...k].sort()])))}`)
   t.same(receiver.errors, [], 'every export decoded')
   const run = one(receiver.named('refresh.run'), 'refresh.run')
   t.equal(run.resource['service.name'], 'oauth-refresher', 'the service name defaults to oauth-refresher')
@@ -166,7 +170,8 @@ t.test('http/json: the same spans arrive as JSON', async (t) => {
   const server = await startServer(t, s.env)
   await waitReady(server, 30_000)
   const { secrets } = await exercise(t, server, s)
-  await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run'), 15_000, 'run and delivery spans')
+  await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run') &&
+    spans.filter((x) => x.name === 'token.handout').length === 2, 15_000, 'run, handout and delivery spans')
   t.ok(receiver.exports.length > 0 && receiver.exports.every((e) => e.contentType.startsWith('application/json')), 'http/json')
   t.same(receiver.errors, [])
   const run = one(receiver.named('refresh.run'), 'refresh.run')
