@@ -8,6 +8,7 @@ import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import cronGuard from '../plugins/cron-guard.js'
 import { NOT_STARTED } from '../refresh/refresh-runner.js'
 import { decodeRunSummary, PlatformResultSchema, RUN_ERRORS, RunCountsSchema, publicResults, type RunSummary } from '../refresh/summary.js'
+import { isoTime } from '../iso-time.js'
 
 const Count = Type.Integer({ minimum: 0 })
 const RunResponse = Type.Object({
@@ -54,8 +55,6 @@ const LastResponse = Type.Object({
 
 /** Time kept back from CRON_RESPONSE_BUDGET_MS for serialising and sending the answer. */
 const ANSWER_MARGIN_MS = 300
-
-const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
 function runBody (summary: RunSummary): Static<typeof RunResponse> {
   return {
@@ -112,7 +111,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Shutting down: this instance takes no new run; a scheduler's retry reaches another one.
       if (started.reason === NOT_STARTED.shuttingDown) throw new HttpError(503, ERROR_CODES.shuttingDown)
       request.log.info({ runId, lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
-      return { ok: true as const, skipped: true as const, reason: NOT_STARTED.locked, runId, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
+      return { ok: true as const, skipped: true as const, reason: NOT_STARTED.locked, runId, lockedBy: started.heldBy, lockExpiresAt: isoTime(started.expiresAtMs) }
     }
     request.log.info({ runId }, 'cron call started a refresh run')
     let summary: RunSummary | undefined
@@ -142,7 +141,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const state = await app.cronLock.status()
     return {
       ok: true as const,
-      lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? iso(state.acquiredAtMs) : null, expiresAt: state.held ? iso(state.expiresAtMs) : null },
+      lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? isoTime(state.acquiredAtMs) : null, expiresAt: state.held ? isoTime(state.expiresAtMs) : null },
       lastRun: lastRunBody(decodeRunSummary(state.lastRun))
     }
   })
