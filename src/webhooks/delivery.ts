@@ -10,7 +10,7 @@ import type { WebhookOutbox } from '../store/webhook-outbox.js'
 import { withSpan, type SpanHandle } from '../telemetry/tracing.js'
 import { WEBHOOK_METRICS, webhookMetric } from './metrics.js'
 import { webhookBody } from './payload.js'
-import { retryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
+import { nextDeliveryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
 import { webhookHeaders } from './signature.js'
 
 export const DELIVERY_ERRORS = {
@@ -110,7 +110,7 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
       await outbox.retryLater(event, leaseId, now(), errorCode)
       return
     }
-    const delayMs = retryDelayMs(event.attempts, schedule)
+    const delayMs = nextDeliveryDelayMs(event.attempts, schedule)
     // Each failed attempt is one `webhookDeliveryFailed` (the WebhookDeliveriesFailing alarm sums them).
     const failed = webhookMetric(now(), WEBHOOK_METRICS.deliveryFailed, 1)
     if (delayMs === undefined) {
