@@ -102,7 +102,7 @@ export async function refreshOne (
 }
 
 async function refreshOneUntraced (
-  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: { readonly record: TokenRecord | undefined }
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
 ): Promise<TokenResult> {
   const { store, log } = ctx
   const where = { platform: key.platform, userId: key.userId }
