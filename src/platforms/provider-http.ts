@@ -94,7 +94,7 @@ export async function providerRequest (http: ProviderHttp, url: string | URL, in
       if (err instanceof ProviderTransportError) span.setAttributes({ 'error.type': err.code })
       throw err
     }
-  }, SPAN_KINDS.client)
+  }, { kind: SPAN_KINDS.client })
 }
 
 async function sendProviderRequest (http: ProviderHttp, target: URL, init: RequestInit): Promise<ProviderAnswer> {

@@ -2,7 +2,7 @@
 // provider call), framework-free: domain modules call withSpan() and never see the SDK.
 // Until src/telemetry/register.ts has started the SDK (only with an OTLP endpoint configured) every
 // helper here is a plain call: no span object, no context switch, no attribute built.
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { context, createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 
 /** Attribute values a span of ours may carry: codes, names, counts. Never a token, a secret or a URL query. */
 export type SpanAttributes = Readonly<Record<string, string | number | boolean | undefined>>
@@ -14,6 +14,18 @@ export interface SpanHandle {
 
 export const SPAN_KINDS = { internal: 'internal', client: 'client' } as const
 export type SpanKindName = typeof SPAN_KINDS[keyof typeof SPAN_KINDS]
+
+export interface SpanOptions {
+  /** `client` for a call to another service (a provider); default `internal`. */
+  readonly kind?: SpanKindName | undefined
+  /** Start a trace of its own instead of a child of the active span (and even under untraced()). */
+  readonly root?: boolean | undefined
+}
+
+// The SDK's own "tracing suppressed" flag: @opentelemetry/core's suppressTracing() sets this very key
+// (createContextKey is Symbol.for(description)); the tracer records nothing started under it, the AWS
+// SDK's spans included. tracing.test.ts fails if the SDK ever changes it.
+const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING')
 
 const TRACER_NAME = 'oauth-refresher'
 
@@ -69,19 +81,30 @@ function handleOf (span: Span): SpanHandle {
  * can hold what a span must not) and is re-thrown as it was.
  */
 export async function withSpan<T> (
-  name: string, attributes: SpanAttributes, fn: (span: SpanHandle) => Promise<T>, kind: SpanKindName = SPAN_KINDS.internal
+  name: string, attributes: SpanAttributes, fn: (span: SpanHandle) => Promise<T>, options: SpanOptions = {}
 ): Promise<T> {
   if (!active) return await fn(NOOP_HANDLE)
   const tracer = trace.getTracer(TRACER_NAME)
-  const span = tracer.startSpan(name, { kind: kind === SPAN_KINDS.client ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: defined(attributes) })
+  const parent = options.root === true ? ROOT_CONTEXT : context.active()
+  const span = tracer.startSpan(name, { kind: options.kind === SPAN_KINDS.client ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: defined(attributes) }, parent)
   try {
-    return await context.with(trace.setSpan(context.active(), span), async () => await fn(handleOf(span)))
+    return await context.with(trace.setSpan(parent, span), async () => await fn(handleOf(span)))
   } catch (err) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : typeof err })
     throw err
   } finally {
     span.end()
   }
+}
+
+/**
+ * Runs `fn` with nothing traced inside it (its DynamoDB calls included), except spans started with
+ * `root: true`. For background chores that would otherwise make a trace every second: the webhook
+ * outbox's poll.
+ */
+export async function untraced<T> (fn: () => Promise<T>): Promise<T> {
+  if (!active) return await fn()
+  return await context.with(context.active().setValue(SUPPRESS_TRACING, true), fn)
 }
 
 /** `trace_id` and `span_id` of the active span, for the log line being written (pino's mixin). */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { RefreshLogger } from '../refresh/refresh-one.js'
 import type { StoredEvent } from '../store/event-item.js'
 import type { WebhookOutbox } from '../store/webhook-outbox.js'
-import { withSpan, type SpanHandle } from '../telemetry/tracing.js'
+import { untraced, withSpan, type SpanHandle } from '../telemetry/tracing.js'
 import { WEBHOOK_METRICS, webhookMetric } from './metrics.js'
 import { webhookBody } from './payload.js'
 import { nextDeliveryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
@@ -148,7 +148,7 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
       started++
       // A span per delivery attempt: the event's type, id and attempt, the outcome; never the URL or the body.
       const attributes = { 'webhook.event_type': claimed.type, 'webhook.event_id': claimed.id, 'webhook.attempt': claimed.attempts, 'webhook.platform': claimed.platform }
-      const running = withSpan('webhook.delivery', attributes, async (span) => { await attempt(claimed, leaseId, span) })
+      const running = withSpan('webhook.delivery', attributes, async (span) => { await attempt(claimed, leaseId, span) }, { root: true })
         .catch((err: unknown) => {
           // The store failed while settling: the lease runs out and the event is sent again.
           log.warn({ eventId: event.id, errorName: err instanceof Error ? err.name : typeof err }, 'webhook attempt not settled; its lease will run out')
@@ -176,7 +176,9 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
     timer = setTimeout(() => {
       timer = undefined
       polling = true
-      ticking = tick().catch((err: unknown) => {
+      // The poll itself is not traced (a trace a second per instance, of an empty Query most of the
+      // time); each delivery it starts is a trace of its own.
+      ticking = untraced(tick).catch((err: unknown) => {
         log.warn({ errorName: err instanceof Error ? err.name : typeof err }, 'webhook outbox poll failed')
         backlog = false
         return 0

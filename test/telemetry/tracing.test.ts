@@ -8,7 +8,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api'
 import t from 'tap'
 import { startTracingSdk } from '../../src/telemetry/sdk.js'
 import { tracingSettings } from '../../src/telemetry/settings.js'
-import { SPAN_KINDS, shutdownTracing, traceLogFields, tracingActive, withSpan } from '../../src/telemetry/tracing.js'
+import { SPAN_KINDS, shutdownTracing, traceLogFields, tracingActive, untraced, withSpan } from '../../src/telemetry/tracing.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { buildApp, createTestTable, LogCapture, testConfig } from '../helper.js'
 import { OtlpReceiver } from '../helpers/otlp-receiver.js'
@@ -23,6 +23,7 @@ const CANARY = 'CANARY-in-process-7f3a'
 t.test('off until started: withSpan only runs the work, no ids for the logs', async (t) => {
   t.equal(tracingActive(), false)
   t.equal(await withSpan('x', { a: 1 }, async (span) => { span.setAttributes({ b: 2 }); return 'done' }), 'done')
+  t.equal(await untraced(async () => 'plain'), 'plain')
   await t.rejects(withSpan('x', {}, async () => { throw new TypeError('boom') }), TypeError, 'a throw goes through unchanged')
   t.same(traceLogFields(), {})
   await shutdownTracing()
@@ -44,7 +45,12 @@ t.test('started: spans, redaction, Fastify requests, the log mixin, a webhook de
   // withSpan: nesting, attributes set on the way, a throw marked with the error's name only.
   await withSpan('outer', { 'a.count': 1, 'a.skipped': undefined }, async () => {
     t.match(traceLogFields(), { trace_id: /^[0-9a-f]{32}$/, span_id: /^[0-9a-f]{16}$/ }, 'ids inside a span')
-    await withSpan('inner', {}, async (span) => { span.setAttributes({ 'inner.outcome': 'ok' }) }, SPAN_KINDS.client)
+    await withSpan('inner', {}, async (span) => { span.setAttributes({ 'inner.outcome': 'ok' }) }, { kind: SPAN_KINDS.client })
+    // Nothing under untraced() is recorded, but a root span started there is (a trace of its own).
+    await untraced(async () => {
+      await withSpan('suppressed', {}, async () => {})
+      await withSpan('own-root', {}, async () => { await withSpan('under-own-root', {}, async () => {}) }, { root: true })
+    })
     await withSpan('failing', {}, async () => { throw new RangeError(`${CANARY} in a message`) }).catch(() => {})
   })
   // Whatever an instrumentation records: queries stripped, bodies and headers dropped, messages cleaned.
@@ -88,6 +94,11 @@ t.test('started: spans, redaction, Fastify requests, the log mixin, a webhook de
   t.notOk('a.skipped' in outer.attributes, 'undefined attributes are left out')
   const inner = receiver.childrenOf(outer).find((s) => s.name === 'inner')
   t.match(inner, { kind: 3, attributes: { 'inner.outcome': 'ok' } }, 'a client child span')
+  t.equal(receiver.named('suppressed').length, 0, 'untraced: not recorded')
+  const ownRoot = receiver.named('own-root')[0]
+  t.equal(ownRoot?.parentSpanId, '', 'root: true starts a trace of its own')
+  t.not(ownRoot?.traceId, outer.traceId)
+  t.equal(receiver.named('under-own-root')[0]?.parentSpanId, ownRoot?.spanId, 'and its children are recorded')
   const failing = receiver.childrenOf(outer).find((s) => s.name === 'failing')
   t.same(failing?.status, { code: 2, message: 'RangeError' }, 'an error status with the name, not the message')
 
@@ -115,6 +126,7 @@ t.test('started: spans, redaction, Fastify requests, the log mixin, a webhook de
 
   const delivery = receiver.named('webhook.delivery')[0]!
   t.match(delivery.attributes, { 'webhook.event_type': 'connection.needs_reauth', 'webhook.outcome': 'failed', 'webhook.error_code': 'http_500', 'webhook.attempt': 1, 'webhook.platform': 'reddit' })
+  t.equal(delivery.parentSpanId, '', 'a delivery is a trace of its own (the poll that found it is not traced)')
 
   const lines = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
   const needsReauthLine = lines.find((l) => l.msg === 'token needs re-authorisation')
