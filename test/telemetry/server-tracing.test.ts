@@ -90,7 +90,7 @@ t.test('tracing on (http/protobuf): every kind of span arrives, linked, with no 
   const receiver = await new OtlpReceiver().listen(t)
   const s = await setup(t, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: undefined })
   const server = await startServer(t, s.env)
-  await waitReady(server, 30_000)
+  await waitReady(server, 60_000)
   const { secrets } = await exercise(t, server, s)
   await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run') &&
     spans.filter((x) => x.name === 'token.handout').length === 2 && spans.some((x) => x.name === 'GET /api/auth/:platform/callback'), 15_000, 'run, handout and delivery spans')
@@ -168,7 +168,7 @@ t.test('http/json: the same spans arrive as JSON', async (t) => {
   const receiver = await new OtlpReceiver().listen(t)
   const s = await setup(t, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: 'refresher-json' })
   const server = await startServer(t, s.env)
-  await waitReady(server, 30_000)
+  await waitReady(server, 60_000)
   const { secrets } = await exercise(t, server, s)
   await receiver.waitFor((spans) => spans.some((x) => x.name === 'webhook.delivery') && spans.some((x) => x.name === 'refresh.run') &&
     spans.filter((x) => x.name === 'token.handout').length === 2, 15_000, 'run, handout and delivery spans')
@@ -196,7 +196,7 @@ for (const fault of ['refused', 'hanging'] as const) {
     const port = fault === 'refused' ? await freePort() : await blackHole(t)
     const s = await setup(t, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '100' })
     const server = await startServer(t, s.env)
-    await waitReady(server, 30_000)
+    await waitReady(server, 60_000)
     const { handoutMs, cronMs } = await exercise(t, server, s)
     t.equal(s.hooks.deliveries.length, 1, 'the webhook was delivered')
     t.ok(handoutMs < 1_000, `the handout answered in ${Math.round(handoutMs)} ms`)
@@ -221,7 +221,7 @@ for (const off of ['unset', 'disabled'] as const) {
       ? { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' }
       : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SDK_DISABLED: 'true', OTEL_BSP_SCHEDULE_DELAY: '100' })
     const server = await startServer(t, s.env)
-    await waitReady(server, 30_000)
+    await waitReady(server, 60_000)
     await exercise(t, server, s)
     await new Promise((resolve) => setTimeout(resolve, 500))
     t.equal(receiver.exports.length, 0, 'no export')
