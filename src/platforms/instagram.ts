@@ -5,6 +5,7 @@
 import { idString, optionalString } from './account-lookup.js'
 import { defineGraphPlatform } from './graph-platform.js'
 import { DAY_MS, type PlatformSpec } from './platform.js'
+import type { GraphWire } from './wire.js'
 
 export const instagramSpec = {
   name: 'instagram',
@@ -32,11 +33,19 @@ export const INSTAGRAM_WIRE = {
   exchangeGrantType: 'ig_exchange_token',
   refreshGrantType: 'ig_refresh_token',
   userFields: 'user_id,username'
-} as const
+} as const satisfies GraphWire
 
 export const instagramModule = defineGraphPlatform({
   spec: instagramSpec,
   wire: INSTAGRAM_WIRE,
+  simulation: {
+    tokenPrefix: 'IGQ',
+    user: () => ({ id: '17841400000000001', username: 'insta.fake' }),
+    expiresInSec: 3_600,
+    // user_id is the professional account id; `id` is app-scoped.
+    meFields: (user) => ({ user_id: user.id, username: user.username, id: `app-scoped-${user.id}` }),
+    codeAnswerListsPermissions: true
+  },
   pickAccount (body, codeEntry) {
     // /me's user_id is the professional account id the Graph API acts on; fall back to the others.
     const id = idString(body.user_id) ?? idString(body.id) ?? idString(codeEntry.user_id)
