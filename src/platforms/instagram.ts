@@ -7,7 +7,7 @@ import { defineGraphPlatform } from './graph-platform.js'
 import { DAY_MS, type PlatformSpec } from './platform.js'
 import type { GraphWire } from './wire.js'
 
-export const instagramSpec = {
+const instagramSpec = {
   name: 'instagram',
   envPrefix: 'INSTAGRAM',
   clientIdVar: 'INSTAGRAM_CLIENT_ID',
@@ -26,7 +26,7 @@ export const instagramSpec = {
 } as const satisfies PlatformSpec
 
 /** Instagram's quirks, in its own wire names. */
-export const INSTAGRAM_WIRE = {
+const INSTAGRAM_WIRE = {
   clientIdParam: 'client_id',
   scopeSeparator: ',',
   pkce: false,

@@ -8,7 +8,7 @@ import { revokeToken } from './oauth-client.js'
 import { HOUR_MS, type PlatformSpec } from './platform.js'
 import type { CodeGrantWire } from './wire.js'
 
-export const tiktokSpec = {
+const tiktokSpec = {
   name: 'tiktok',
   envPrefix: 'TIKTOK',
   clientIdVar: 'TIKTOK_CLIENT_KEY',
@@ -25,7 +25,7 @@ export const tiktokSpec = {
 } as const satisfies PlatformSpec
 
 /** TikTok's quirks, in its own wire names. */
-export const TIKTOK_WIRE = {
+const TIKTOK_WIRE = {
   clientIdParam: 'client_key',
   scopeSeparator: ',',
   pkce: true,
