@@ -1,12 +1,11 @@
 // One token, start to end: consistent re-read → decide → rate slot → claim → open secrets → provider →
 // conditional write under the claim. Shared by the cron run and on-demand refreshes (internal route).
 // @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
-import { performance } from 'node:perf_hooks'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FailureCode } from '../platforms/oauth-errors.js'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
 import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
+import { retry, type RetryPolicy } from '../store/retry.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure } from '../store/claimed-writes.js'
 import type { TokenStore } from '../store/token-store.js'
@@ -23,7 +22,7 @@ export interface RefreshLogger {
 
 export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skipped'
 
-/** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (token-store.ts). */
+/** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (claimed-writes.ts). */
 const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
@@ -192,7 +191,8 @@ async function writeRefreshed (
   ctx: RefreshOneContext, record: TokenRecord, claimId: string,
   outcome: Extract<RefreshOutcome, { kind: 'refreshed' }>, claimUntilMs: number
 ): ReturnType<TokenStore['completeRefresh']> {
-  const deadline = performance.now() + Math.max(0, claimUntilMs - ctx.now() - 1_000)
+  // Retries stop 1 s before the claim ends, so that the last attempt still lands while the claim is ours.
+  const policy: RetryPolicy = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000, withinMs: Math.max(0, claimUntilMs - ctx.now() - 1_000) }
   const { grant } = outcome
   const refreshedAtMs = ctx.now()
   const dueAtMs = dueAtAfterWrite({
@@ -201,15 +201,12 @@ async function writeRefreshed (
     lastRefreshedAtMs: refreshedAtMs,
     connectedAtMs: record.connectedAtMs
   }, ctx.platformRules ?? ctx.rules)
-  for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
-    try {
-      return await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs })
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError) || performance.now() + pauseMs > deadline) throw err
-      ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')
-      await sleep(pauseMs)
-    }
+  const storeDown = (err: unknown): boolean => {
+    if (!(err instanceof StoreUnavailableError)) return false
+    ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')
+    return true
   }
+  return await retry(policy, storeDown, async () => await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs }))
 }
 
 function done (log: RefreshLogger, where: object, result: TokenResult): TokenResult {
