@@ -4,7 +4,8 @@ import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import AjvModule from 'ajv'
 import { isIP } from 'node:net'
 import { pointsAtDevIdentity } from './dev/identity-env.js'
-import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
+import { kmsRegion } from './keys/kms-params.js'
+import { isWrappedKey, parseEncryptionKeys, type KeyEntry } from './store/crypto.js'
 import { DEFAULT_TABLE_NAME } from './store/table.js'
 import type { PlatformConfig, PlatformSpec, PlatformUrls } from './platforms/platform.js'
 import { PLATFORM_SPECS, type PlatformName } from './platforms/registry.js'
@@ -18,6 +19,8 @@ const Str = (description: string) => Type.String({ minLength: 1, description })
 const HttpUrl = (description: string) => Type.String({ format: 'uri', pattern: '^https?://', description })
 const Enum = (values: readonly string[], defaultValue: string, description: string) =>
   Type.Union(values.map((v) => Type.Literal(v)), { default: defaultValue, description })
+// Key id (or multi-Region mrk- id), key or alias ARN, or alias/name: what KMS's KeyId accepts.
+const KMS_KEY_ID_PATTERN = '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|(mrk-)?[0-9a-f-]{32,36})$'
 const GRANT_WINDOW_DEFAULT_MS = 7 * 24 * 60 * 60_000
 const KEEPALIVE_DEFAULT_MS = 7 * 24 * 60 * 60_000
 const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE'] as const
@@ -41,14 +44,16 @@ const BASE_SCHEMA = {
   HOST: Type.Optional(Type.String({ minLength: 1, description: 'interface to listen on (default 127.0.0.1 outside production, so a development server is not on the network; 0.0.0.0 in production; the image and compose set 0.0.0.0)' })),
   TRUST_PROXY: Type.Optional(Str('proxies in front of the service whose X-Forwarded-For is believed: a hop count (1 behind one load balancer or Amplify) or comma-separated addresses/CIDRs (loopback, uniquelocal as proxy-addr names them); unset = none')),
   LOG_LEVEL: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level'),
-  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
+  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table (and of KMS, unless TOKEN_KMS_KEY_ID is an ARN)' }),
   DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
   TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME, description: 'DynamoDB table name' }),
   LOCAL_DATA_DIR: Type.Optional(Str('outside production only: directory for the embedded DynamoDB Local data and the generated development secrets (default .data)')),
   CRON_SECRET: Type.Optional(Type.String({ description: 'comma-separated secrets accepted by the cron routes (x-cron-secret or Bearer); unset = cron answers 503 cron_disabled' })),
   INTERNAL_API_KEY: Type.Optional(Type.String({ description: 'comma-separated Bearer keys of the internal token route; unset = that route refuses everyone; must differ from CRON_SECRET' })),
   COOKIE_SECRET: Type.String({ minLength: 32, description: 'signs the OAuth state cookie (32+ characters)' }),
-  TOKEN_ENCRYPTION_KEY: Str('keyId:base64(32 bytes)[,keyId:base64…]: AES-256-GCM keys for tokens at rest; the first writes, all read (rotation)'),
+  TOKEN_ENCRYPTION_KEY: Str('keyId:base64(32 bytes) or keyId:kms:base64(KMS CiphertextBlob), comma-separated: AES-256-GCM keys for tokens at rest; the first writes, all read (rotation); kms entries are unwrapped with KMS Decrypt at start-up (docs/runbook.md)'),
+  TOKEN_KMS_KEY_ID: Type.Optional(Type.String({ pattern: KMS_KEY_ID_PATTERN, description: 'the KMS key (id, ARN, alias/name or alias ARN) that wraps the kms entries of TOKEN_ENCRYPTION_KEY: Decrypt accepts only its blobs; required by `npm run ops -- keys new`; an ARN also sets the KMS region' })),
+  KMS_ENDPOINT: Type.Optional(HttpUrl('KMS endpoint for tests and local stand-ins; unset = AWS KMS in the key\'s region')),
   APP_URL: HttpUrl('the frontend origin the connect flow redirects back to'),
   COGNITO_USER_POOL_ID: Type.Optional(Type.String({ pattern: '^[\\w-]+_[0-9a-zA-Z]+$', description: 'Cognito user pool id (region_id) whose JWTs identify users; required in production unless COGNITO_ISSUER is set' })),
   COGNITO_CLIENT_ID: Type.Optional(Str('Cognito app client id the JWTs must be issued for; required in production')),
@@ -115,7 +120,10 @@ export interface Config {
   /** Empty: the internal token route refuses every caller. */
   readonly internalApiKeys: readonly string[]
   readonly cookieSecret: string
-  readonly encryptionKeys: readonly EncryptionKey[]
+  /** As configured: plain keys and KMS-wrapped ones (unwrapped at start-up by src/keys/unwrap-keys.ts). */
+  readonly encryptionKeys: readonly KeyEntry[]
+  /** KMS for the wrapped entries: `keyId` is TOKEN_KMS_KEY_ID; the region is the key ARN's, else AWS_REGION. */
+  readonly kms: { readonly region: string, readonly keyId?: string | undefined, readonly endpoint?: string | undefined }
   readonly appUrl: string
   readonly cognito: {
     readonly userPoolId?: string | undefined
@@ -207,7 +215,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const str = (name: string): string | undefined => typeof raw[name] === 'string' ? raw[name] : undefined
   const num = (name: string): number => Number(raw[name])
 
-  let encryptionKeys: EncryptionKey[] = []
+  let encryptionKeys: KeyEntry[] = []
   if (!problems.has('TOKEN_ENCRYPTION_KEY') && str('TOKEN_ENCRYPTION_KEY') !== undefined) {
     try {
       encryptionKeys = parseEncryptionKeys(str('TOKEN_ENCRYPTION_KEY') ?? '')
@@ -253,7 +261,12 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     const why = secrets.map(secretWeakness).find((w) => w !== undefined)
     if (why !== undefined) weak(name, why)
   }
-  if (encryptionKeys.some((k) => isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+  if (encryptionKeys.some((k) => !isWrappedKey(k) && isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+  const plainIds = encryptionKeys.filter((k) => !isWrappedKey(k)).map((k) => k.id)
+  if (production && plainIds.length > 0) {
+    // Works, but anyone who can read the environment can decrypt every stored token offline.
+    warnings.push(`TOKEN_ENCRYPTION_KEY holds plain key id ${plainIds.map((id) => `"${id}"`).join(', ')}: anyone who can read this environment can decrypt every stored token; wrap the keys with KMS (npm run ops -- keys new <id>, docs/runbook.md)`)
+  }
   if (production) {
     // The sandbox's providers accept whatever client configuration names: never in production.
     if (setNames.includes('SANDBOX') && raw.SANDBOX !== 'off') problems.set('SANDBOX', 'refused in production (development sandbox); unset it or set off')
@@ -288,6 +301,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     internalApiKeys,
     cookieSecret: String(raw.COOKIE_SECRET),
     encryptionKeys,
+    kms: { region: kmsRegion(String(raw.AWS_REGION), str('TOKEN_KMS_KEY_ID')), keyId: str('TOKEN_KMS_KEY_ID'), endpoint: str('KMS_ENDPOINT') },
     appUrl: String(raw.APP_URL).replace(/\/+$/, ''),
     cognito: {
       userPoolId: str('COGNITO_USER_POOL_ID'),
