@@ -72,16 +72,16 @@ export class KmsFake {
   }
 
   static async start (t: Test, options: { region?: string, account?: string } = {}): Promise<KmsFake> {
-    let fake: KmsFake | undefined
-    const server = createServer((req, res) => { void fake?.handle(req, res) })
+    const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
-    fake = new KmsFake(server, `http://127.0.0.1:${port}`, { region: options.region ?? 'us-east-1', account: options.account ?? '111122223333' })
-    server.on('connection', (socket) => {
-      fake?.sockets.add(socket)
-      socket.once('close', () => fake?.sockets.delete(socket))
+    const fake = new KmsFake(server, `http://127.0.0.1:${port}`, { region: options.region ?? 'us-east-1', account: options.account ?? '111122223333' })
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => { fake.handle(req, res).catch(() => res.destroy()) })
+    server.on('connection', (socket: Socket) => {
+      fake.sockets.add(socket)
+      socket.once('close', () => fake.sockets.delete(socket))
     })
-    t.teardown(async () => { await fake?.close() })
+    t.teardown(async () => { await fake.close() })
     return fake
   }
 
