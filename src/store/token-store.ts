@@ -283,8 +283,12 @@ export function createTokenStore ({ doc, table, cipher, now = Date.now, settleAt
       const nowMs = now()
       // One instant for the stored refresh time and the deadline derived from it (keepalive counts from it).
       const refreshedAtMs = tokens.refreshedAtMs ?? nowMs
+      // A provider that keeps its refresh token (Reddit) gets it re-sealed too, under the newest key:
+      // otherwise it would stay under a retired key until a reconnect, and a key rotation
+      // (docs/runbook.md §7) could never finish by refreshes alone.
+      const refreshToken = tokens.refreshToken ?? openSecrets(cipher, record).refreshToken
       const set: Record<string, unknown> = {
-        ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),
+        ...sealSecrets(cipher, record, { accessToken: tokens.accessToken, refreshToken }),
         ...indexValues(tokens.expiresAtMs, tokens.dueAtMs),
         [ATTR.issuedAtMs]: refreshedAtMs,
         [ATTR.lastRefreshedAtMs]: refreshedAtMs,
