@@ -7,7 +7,6 @@ import { ConfigError } from '../config.js'
 import { createDynamoClients } from '../store/dynamodb-client.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import { createTable, dueReport, EXIT, lockRelease, lockStatus, webhookReport, type OpsContext } from './commands.js'
-import { keysNew } from './keys-command.js'
 import { locateStore, loadOpsConfig, NO_STORE_CONFIGURED } from './ops-config.js'
 
 export const USAGE = `usage: npm run ops -- <command>
@@ -45,6 +44,8 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
       io.err(err instanceof ConfigError ? err.message : 'configuration could not be read')
       return EXIT.usage
     }
+    // Loaded here only: the other commands never pay for the KMS SDK's start-up.
+    const { keysNew } = await import('./keys-command.js')
     return await keysNew(parsed.positionals[2], keysConfig, io.env.TOKEN_ENCRYPTION_KEY, io)
   }
   const command = parsed.positionals.join(' ')
