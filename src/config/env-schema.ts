@@ -11,8 +11,9 @@ import { Enum, HttpUrl, Int, Str } from './schema-types.js'
 
 const Ajv = AjvModule.default
 
-// Key id (or multi-Region mrk- id), key or alias ARN, or alias/name: what KMS's KeyId accepts.
-const KMS_KEY_ID_PATTERN = '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|(mrk-)?[0-9a-f-]{32,36})$'
+// A key or alias ARN, alias/<name>, or a key id (a UUID, a multi-Region mrk-… id, or a stand-in's own
+// id): the forms KMS's KeyId accepts. Loose on purpose for ids: KMS, not this pattern, says which exist.
+const KMS_KEY_ID_PATTERN = '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[A-Za-z0-9-]{1,256})$'
 
 const SERVICE_SCHEMA = {
   NODE_ENV: Enum(['development', 'production', 'test'], 'development', 'production: no embedded store, no generated secrets, Cognito required'),

@@ -26,10 +26,10 @@ t.test('bad kms entries and TOKEN_KMS_KEY_ID values: the variable named, the val
     t.same(err.variables, ['TOKEN_ENCRYPTION_KEY'])
     t.notOk(err.message.includes(BLOB.slice(0, 20)), 'no blob quoted')
   }
-  for (const good of [KEY_ARN, 'alias/oauth-refresher-tokens', 'arn:aws:kms:us-east-1:111122223333:alias/tokens', '1234abcd-12ab-34cd-56ef-1234567890ab', 'mrk-1234abcd12ab34cd56ef1234567890ab']) {
+  for (const good of [KEY_ARN, 'alias/oauth-refresher-tokens', 'arn:aws:kms:us-east-1:111122223333:alias/tokens', '1234abcd-12ab-34cd-56ef-1234567890ab', 'mrk-1234abcd12ab34cd56ef1234567890ab', 'local-test-key']) {
     t.equal(loadConfig(testEnv({ TOKEN_KMS_KEY_ID: good })).kms.keyId, good, good)
   }
-  for (const bad of ['my key', 'arn:aws:s3:::bucket', 'alias/']) {
+  for (const bad of ['my key', 'arn:aws:s3:::bucket', 'alias/', 'key:with:colons']) {
     const err = t.throws(() => loadConfig(testEnv({ TOKEN_KMS_KEY_ID: bad }))) as ConfigError
     t.same(err.variables, ['TOKEN_KMS_KEY_ID'], bad)
   }
