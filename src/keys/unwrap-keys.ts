@@ -41,9 +41,11 @@ export interface UnwrapOptions {
 
 interface Failure { readonly id: string, readonly code: KeyUnwrapErrorCode, readonly reason: string, readonly cause: unknown }
 
+const statusOf = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode
+
 /** An SDK error KMS itself answered with a 4xx (its `__type` is the name), as opposed to no answer. */
 function refusal (err: unknown): string | undefined {
-  const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode
+  const status = statusOf(err)
   return status !== undefined && status >= 400 && status < 500 ? (err as Error).name : undefined
 }
 
@@ -58,7 +60,7 @@ async function unwrapOne (id: string, wrapped: Buffer, kms: KMSClient, kmsKeyId:
     const refused = refusal(err)
     return refused !== undefined
       ? { id, code: KEY_UNWRAP_ERRORS.refused, reason: `KMS refused Decrypt (${refused})`, cause: err }
-      : { id, code: KEY_UNWRAP_ERRORS.unreachable, reason: `KMS did not answer (${signal.aborted ? 'timed out' : errorName(err)})`, cause: err }
+      : { id, code: KEY_UNWRAP_ERRORS.unreachable, reason: statusOf(err) !== undefined ? `KMS failed (${errorName(err)}, HTTP ${statusOf(err) ?? '?'}, after retries)` : `KMS did not answer (${signal.aborted ? 'timed out' : errorName(err)})`, cause: err }
   }
   if (plaintext === undefined || !isDataKeyLength(plaintext)) {
     plaintext?.fill(0)

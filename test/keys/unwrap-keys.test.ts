@@ -99,6 +99,13 @@ t.test('KMS refusing (access denied, disabled key): refused, naming every entry 
   kms.setEnabled(kms.keyArn, false)
   const disabled = await unwrapKeys(parseEncryptionKeys(a.entry), { kms: clientFor(t, kms.endpoint) }).catch((e: unknown) => e) as KeyUnwrapError
   t.match(disabled.message, /DisabledException/)
+  kms.setEnabled(kms.keyArn, true)
+  // A 5xx is KMS failing, not refusing: retried by the SDK (2 attempts), then unreachable.
+  kms.refuse = 'KMSInternalException'
+  const failing = await unwrapKeys(parseEncryptionKeys(a.entry), { kms: clientFor(t, kms.endpoint) }).catch((e: unknown) => e) as KeyUnwrapError
+  t.equal(failing.code, KEY_UNWRAP_ERRORS.unreachable)
+  t.match(failing.message, /key id "a": KMS failed \(KMSInternalException, HTTP 500, after retries\)$/)
+  t.equal(kms.callsOf('Decrypt').filter((c) => c.error === 'KMSInternalException').length, 2, 'two attempts')
 })
 
 t.test('KMS down: unreachable, quickly; KMS hanging: unreachable within the bound', async (t) => {
