@@ -44,6 +44,7 @@ const BASE_SCHEMA = {
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
   DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
   TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME, description: 'DynamoDB table name' }),
+  STORE_WAIT_MS: Int(30_000, 'at start, how long to keep trying a DynamoDB endpoint that does not answer yet (DYNAMODB_ENDPOINT: compose, DynamoDB Local), with backoff and one log line per attempt, before failing', 0),
   LOCAL_DATA_DIR: Type.Optional(Str('outside production only: directory for the embedded DynamoDB Local data and the generated development secrets (default .data)')),
   CRON_SECRET: Type.Optional(Type.String({ description: 'comma-separated secrets accepted by the cron routes (x-cron-secret or Bearer); unset = cron answers 503 cron_disabled' })),
   INTERNAL_API_KEY: Type.Optional(Type.String({ description: 'comma-separated Bearer keys of the internal token route; unset = that route refuses everyone; must differ from CRON_SECRET' })),
@@ -109,6 +110,8 @@ export interface Config {
   /** Fastify's trustProxy: false (unset), a hop count, or the proxies' addresses/CIDRs. */
   readonly trustProxy: false | number | readonly string[]
   readonly aws: { readonly region: string, readonly dynamodbEndpoint?: string | undefined }
+  /** How long start-up keeps trying a DynamoDB endpoint that does not answer yet. */
+  readonly storeWaitMs: number
   readonly tokensTable: string
   /** Empty: the cron route answers 503 cron_disabled. */
   readonly cronSecrets: readonly string[]
@@ -283,6 +286,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
     logLevel: String(raw.LOG_LEVEL),
     trustProxy,
     aws: { region: String(raw.AWS_REGION), dynamodbEndpoint: str('DYNAMODB_ENDPOINT') },
+    storeWaitMs: num('STORE_WAIT_MS'),
     tokensTable: String(raw.TOKENS_TABLE),
     cronSecrets,
     internalApiKeys,
