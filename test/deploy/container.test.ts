@@ -4,7 +4,7 @@
 // (`node dist/server.js`, NODE_ENV=production) against DynamoDB Local; the compose file's wiring and
 // its development env file (made by scripts/make-dev-env.sh) accepted by loadConfig.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
@@ -111,10 +111,10 @@ t.test('the production build: dist/server.js, production imports only, starts wi
       AWS_REGION: 'us-east-1',
       DYNAMODB_ENDPOINT: dynamoEndpoint(),
       TOKENS_TABLE: table,
-      COOKIE_SECRET: 'cookie-secret-0123456789abcdef0123456789',
+      COOKIE_SECRET: randomBytes(32).toString('base64url'),
       TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-      CRON_SECRET: 'cron-secret-0123456789abcdefghijklmn',
-      INTERNAL_API_KEY: 'internal-key-0123456789abcdefghijklm',
+      CRON_SECRET: randomBytes(24).toString('base64url'),
+      INTERNAL_API_KEY: randomBytes(24).toString('base64url'),
       APP_URL: 'https://huntaze.example',
       COGNITO_USER_POOL_ID: 'us-east-1_Smoke1',
       COGNITO_CLIENT_ID: 'smoke-client'
