@@ -234,13 +234,15 @@ bash scripts/make-dev-env.sh >/dev/null
 # one keeps the run going; 30 min sandbox tokens, inside Reddit's and TikTok's windows (every run
 # refreshes them) and outside the internal route's 5 min margin (a read after a restart refreshes none).
 cat >> docker/dev.env <<'ENV'
-REFRESH_RUN_BUDGET_MS=5000
-PROVIDER_TIMEOUT_MS=3000
+REFRESH_RUN_BUDGET_MS=10000
+PROVIDER_TIMEOUT_MS=5000
 REDDIT_REFRESH_CONCURRENCY=1
 SANDBOX_TOKEN_LIFETIME_SEC=1800
 ENV
 
 compose_up=true
+# A stack left by an interrupted run would hold old connections: start from nothing.
+"${compose[@]}" --profile second down -v --remove-orphans >/dev/null 2>&1 || true
 export COMPOSE_CMD="${compose[*]}"
 export DYNAMODB_STAND_IN="$dynamodb_stand_in"
 node --import tsx scripts/compose-drive.ts
