@@ -17,7 +17,7 @@ async function main (): Promise<void> {
   let config: Config
   try {
     if (!production) dev = await prepareDevEnvironment(process.env)
-    config = loadConfig(dev?.env ?? process.env)
+    config = loadConfig(dev?.env ?? process.env, { sandboxed: dev?.sandboxed })
   } catch (err) {
     await dev?.embedded?.stop()
     // A configuration error is one line naming variables (never values); anything else keeps its stack.

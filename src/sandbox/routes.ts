@@ -4,8 +4,8 @@
 // the control switch holds; POST /sandbox/<platform>/fail-next sets that switch from a form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { allowedCrossSite, CROSS_SITE_REFUSED } from '../auth/cross-site.js'
-import { HttpError } from '../errors.js'
+import { allowedCrossSite } from '../auth/cross-site.js'
+import { ERROR_CODES, HttpError } from '../errors.js'
 import type { PlatformName } from '../platforms/registry.js'
 import { consentPage, consentPageCsp } from './consent-page.js'
 import { isSandboxFailure, type SandboxHub } from './control.js'
@@ -67,7 +67,7 @@ export default async function sandboxRoutes (app: FastifyInstance, opts: Sandbox
   app.addHook('onRequest', async (request) => {
     const header = (name: string): string | undefined => typeof request.headers[name] === 'string' ? request.headers[name] : undefined
     const seen = { method: request.method, origin: header('origin'), secFetchSite: header('sec-fetch-site') }
-    if (!origins.some((url) => allowedCrossSite(seen, url))) throw new HttpError(403, CROSS_SITE_REFUSED)
+    if (!origins.some((url) => allowedCrossSite(seen, url))) throw new HttpError(403, ERROR_CODES.crossSiteRequest)
   })
   for (const platform of opts.hub.platforms) platformRoutes(app, platform, opts.hub.provider(platform), opts)
 }
