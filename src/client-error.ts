@@ -44,5 +44,5 @@ export function clientErrorHandler (this: { log: FastifyBaseLogger }, err: Error
 export function frameworkErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400
   request.log.debug({ frameworkError: { code: loggableErrorCode(err.code), status } }, 'request refused by the router')
-  void reply.code(status).header('cache-control', 'no-store').send({ ok: false, error: status === 414 ? ERROR_CODES.uriTooLong : ERROR_CODES.badRequest })
+  reply.code(status).header('cache-control', 'no-store').send({ ok: false, error: status === 414 ? ERROR_CODES.uriTooLong : ERROR_CODES.badRequest })
 }

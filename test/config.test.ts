@@ -336,4 +336,3 @@ t.test('production refuses predictable secrets: sequences, repeats, dictionary w
   // Outside production the same value is a warning, as every weak secret is.
   t.ok(loadConfig(testEnv({ INTERNAL_API_KEY: '0123456789'.repeat(4) })).warnings.some((w) => w.startsWith('INTERNAL_API_KEY ')))
 })
-

@@ -150,4 +150,3 @@ t.test('a path parameter over 200 characters: 414 in the contract\'s JSON error 
   t.not(at.statusCode, 414, '200 characters is within the limit: the route answers it')
   t.match(at.json(), { ok: false, error: /^(bad_request|not_found)$/ })
 })
-

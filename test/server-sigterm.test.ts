@@ -12,7 +12,7 @@ import { createDynamoClients } from '../src/store/dynamodb-client.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import { RedditFake } from './fakes/reddit.js'
 import { dynamoEndpoint, type Env } from './helper.js'
-import { freePort, startServer, waitReady, within, type Running } from './helpers/server-process.js'
+import { freePort, startServer, within, type Running } from './helpers/server-process.js'
 
 interface Setup { readonly env: Env, readonly port: number, readonly base: string, readonly fake: RedditFake, readonly cron: Record<string, string> }
 
