@@ -22,8 +22,6 @@ const composeCmd = (process.env.COMPOSE_CMD ?? 'docker-compose').split(' ')
 const env = Object.fromEntries(readFileSync('docker/dev.env', 'utf8').split('\n')
   .filter((line) => /^[A-Z_]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))
 const CRON = { 'x-cron-secret': env.CRON_SECRET ?? '' }
-/** claimLeaseMs() of src/config.ts for the PROVIDER_TIMEOUT_MS test-compose.sh writes, plus a second. */
-const CLAIM_LEASE_MS = 3 * Number(env.PROVIDER_TIMEOUT_MS ?? '10000') + 1_000
 const INTERNAL = { authorization: `Bearer ${(env.INTERNAL_API_KEY ?? '').split(',')[0] ?? ''}` }
 
 function log (message: string): void {
@@ -126,7 +124,7 @@ async function statuses (jwt: string): Promise<Record<Platform, { status: string
   return res.body.platforms as Record<Platform, { status: string, lastRefreshedAt?: string }>
 }
 
-interface Run { ok: boolean, skipped: boolean, done?: boolean, refreshed?: number, failed?: number, needsReauth?: number, deferred?: number, partial?: boolean, runId: string, lockedBy?: string | null, results?: Array<{ platform: string, refreshed: number, failed: number, needsReauth: number }> }
+interface Run { ok: boolean, skipped: boolean, done?: boolean, refreshed?: number, skippedTokens?: number, failed?: number, needsReauth?: number, deferred?: number, partial?: boolean, runId: string, lockedBy?: string | null, results?: Array<{ platform: string, refreshed: number, failed: number, needsReauth: number }> }
 
 /**
  * A cron call as a scheduler makes it: a 503 store_unavailable (DynamoDB Local slower than the SDK's
@@ -236,11 +234,10 @@ async function main (): Promise<void> {
     // mark the connection needs_reauth. Every connection connected, and a further run refreshing every
     // rotating one, prove each stored refresh token is the live one.
     await everyConnected(jwts, 'after the race')
-    // A refresh that lost a race leaves its claim to lapse (3 × PROVIDER_TIMEOUT_MS): the next run
-    // would skip that token, so it comes after the claim lease.
-    await sleep(CLAIM_LEASE_MS)
     const after = await cron(APP2)
-    check(after.refreshed === rotatingCount && after.failed === 0 && after.needsReauth === 0, `a run on the second instance refreshes all ${rotatingCount} again`, after)
+    // A token just refreshed by a forced read may be left to use (not past half its life): skipped, not lost.
+    check(after.failed === 0 && after.needsReauth === 0 && (after.refreshed ?? 0) + (after.skippedTokens ?? 0) === rotatingCount && (after.refreshed ?? 0) > 0,
+      `a run on the second instance refreshes the ${rotatingCount} rotating tokens with what is stored (refreshed ${after.refreshed ?? 0}, left to use ${after.skippedTokens ?? 0}), none refused`, after)
   })
 
   await step('docker kill mid-run', async () => {
