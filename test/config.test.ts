@@ -326,7 +326,7 @@ t.test('production refuses predictable secrets: sequences, repeats, dictionary w
   }
   // What generators make passes, every time (the check is not luck): base64url, base64 and hex keys.
   for (let i = 0; i < 500; i++) {
-    for (const generated of [randomBytes(24).toString('base64url'), randomBytes(32).toString('base64'), randomBytes(16).toString('hex')]) {
+    for (const generated of [randomBytes(24).toString('base64url'), randomBytes(32).toString('base64'), randomBytes(32).toString('hex')]) {
       if (secretWeakness(generated) !== undefined) t.fail(`a generated secret was refused: ${secretWeakness(generated) ?? ''}`)
     }
   }
