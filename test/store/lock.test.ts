@@ -99,4 +99,3 @@ t.test('an acquire the SDK retried after its first attempt landed: the caller ho
   t.same(await lock.acquire('run-1'), { acquired: true, runId: 'run-1', expiresAtMs: nowMs + 60_000 })
   t.match(await lock.acquire('run-2'), { acquired: false, heldBy: 'run-1' }, 'another run is still refused')
 })
-
