@@ -229,13 +229,12 @@ step_done
 
 dev_env_ours=true
 bash scripts/make-dev-env.sh >/dev/null
-# Short leases, so the killed-instance and stop-during-a-run steps take seconds (docs/deploy.md):
-# the lock's lease is budget + 3 × provider timeout + 30 s; one Reddit refresh at a time, so a held
+# A short run budget, so the killed-instance step waits about a minute, not five (docs/deploy.md):
+# the lock's lease is budget + 3 × provider timeout (10 s, the default) + 30 s; one Reddit refresh at a time, so a held
 # one keeps the run going; 30 min sandbox tokens, inside Reddit's and TikTok's windows (every run
 # refreshes them) and outside the internal route's 5 min margin (a read after a restart refreshes none).
 cat >> docker/dev.env <<'ENV'
 REFRESH_RUN_BUDGET_MS=10000
-PROVIDER_TIMEOUT_MS=5000
 REDDIT_REFRESH_CONCURRENCY=1
 SANDBOX_TOKEN_LIFETIME_SEC=1800
 ENV
