@@ -230,8 +230,8 @@ step_done
 dev_env_ours=true
 bash scripts/make-dev-env.sh >/dev/null
 # A short run budget, so the killed-instance step waits about a minute, not five (docs/deploy.md):
-# the lock's lease is budget + 3 × provider timeout (10 s, the default) + 30 s; one Reddit refresh at a time, so a held
-# one keeps the run going; 30 min sandbox tokens, inside Reddit's and TikTok's windows (every run
+# the lock's lease is budget + 3 × provider timeout (10 s, the default) + 30 s = 70 s; one Reddit
+# refresh at a time, so a held one keeps the run going; 30 min sandbox tokens, inside Reddit's and TikTok's windows (every run
 # refreshes them) and outside the internal route's 5 min margin (a read after a restart refreshes none).
 cat >> docker/dev.env <<'ENV'
 REFRESH_RUN_BUDGET_MS=10000
