@@ -89,9 +89,10 @@ for (const [what, arrange] of [
     const lines = `${stdout}${stderr}`.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { level: number, msg: string, err?: { message: string } })
     const fatal = lines.filter((l) => l.level >= 50)
     t.equal(fatal.length, 1, 'one error line')
-    t.equal(fatal[0]?.msg, 'start-up failed')
+    // The line's message repeats the error's, so an operator reading msg alone sees which key failed.
+    t.match(fatal[0]?.msg, /^start-up failed: TOKEN_ENCRYPTION_KEY could not be unwrapped with KMS: key id "prod2"/)
     t.match(fatal[0]?.err?.message, what === 'refusing'
-      ? /^TOKEN_ENCRYPTION_KEY could not be unwrapped with KMS: key id "prod2": KMS refused Decrypt \(AccessDeniedException\)$/
+      ? /^TOKEN_ENCRYPTION_KEY could not be unwrapped with KMS: key id "prod2": KMS refused Decrypt \(AccessDeniedException\)/
       : /^TOKEN_ENCRYPTION_KEY could not be unwrapped with KMS: key id "prod2": KMS did not answer \(/)
     t.notOk(`${stdout}${stderr}`.includes(key.canary), 'no key in the output')
     t.notOk(`${stdout}${stderr}`.includes(key.entry.slice(9, 60)), 'no blob in the output')
