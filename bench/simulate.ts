@@ -11,7 +11,7 @@ import type { PlatformSpec } from '../src/platforms/platform.js'
 import type { PlatformName } from '../src/platforms/registry.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
 import { decideRefresh, dueAtAfterWrite, platformDueRules, queryHorizonMs, type DueRules, type RefreshMode } from '../src/refresh/due.js'
-import { createRateLimiter, type RateLimiter } from '../src/refresh/limiter.js'
+import { createBudgetModel, type BudgetModel } from './budget-model.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import type { TokenRecord } from '../src/store/token-item.js'
 
@@ -53,7 +53,7 @@ const LATENCY_MS = Number(args['latency-ms'])
 if (LIFETIMES.tiktok !== undefined) LIFETIMES.tiktok.accessMs = Number(args['tiktok-access-hours']) * HOUR
 
 /** The service's configuration with its defaults, only the mode set per run (and the platform configured). */
-function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules: DueRules, intervalMs: number, runBudgetMs: number, minTtlMs: number, perMinute?: number | undefined } {
+function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules: DueRules, intervalMs: number, runBudgetMs: number, minTtlMs: number, perMinute?: number | undefined, cronPerMinute?: number | undefined } {
   const p = spec.envPrefix
   const config = loadConfig({
     COOKIE_SECRET: 'x'.repeat(32),
@@ -71,7 +71,8 @@ function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules
     intervalMs: config.run.intervalMs,
     runBudgetMs: config.run.runBudgetMs,
     minTtlMs: config.run.tokenMinTtlMs,
-    perMinute: platform.requestsPerMinute
+    perMinute: platform.requestsPerMinute,
+    cronPerMinute: platform.cronRequestsPerMinute
   }
 }
 
@@ -119,15 +120,14 @@ function scratchRecord (platform: string): { -readonly [K in keyof TokenRecord]:
 }
 
 async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetime: { accessMs: number, refreshMs?: number }, mode: RefreshMode): Promise<Figures> {
-  const { rules, intervalMs, runBudgetMs, minTtlMs, perMinute } = rulesFor(spec, mode)
+  const { rules, intervalMs, runBudgetMs, minTtlMs, perMinute, cronPerMinute } = rulesFor(spec, mode)
   const refreshMs = lifetime.refreshMs
   // Virtual time in ms from the start of the measured day; a warm-up day first settles the phases.
   const warmupMs = DAY
   const endMs = HOURS * HOUR
   let nowMs = -warmupMs
-  const clock = { now: () => nowMs, sleep: async (ms: number) => { nowMs += ms } }
-  // Requests to the provider's token endpoint share one cap per client id (cron and use alike).
-  const limiter: RateLimiter | undefined = perMinute === undefined ? undefined : createRateLimiter(perMinute, clock)
+  // Every call with the client id shares one fleet-wide budget; the cron takes at most its share.
+  const limiter: BudgetModel | undefined = perMinute === undefined ? undefined : createBudgetModel(perMinute, cronPerMinute ?? Math.floor(perMinute / 2))
 
   const expiresAt = new Float64Array(N)
   const issuedAt = new Float64Array(N)
@@ -256,7 +256,7 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
       const i = run.order[run.next] ?? 0
       const d = decideRefresh(load(i), nowMs, rules)
       if (d.action === 'refresh') {
-        if (limiter !== undefined && !(await takeNow(limiter))) { run.capped = true; break } // waits for the cap's next slot
+        if (limiter !== undefined && !limiter.take('cron', nowMs)) { run.capped = true; break } // waits for the cap's next slot
         run.capped = false
         run.credit -= 1
         refresh(i, false)
@@ -289,11 +289,6 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
     run = undefined
   }
 
-  /** The service's limiter with its deadline at now: a slot free now, or none (no virtual sleep). */
-  async function takeNow (l: RateLimiter): Promise<boolean> {
-    return await l.take(nowMs)
-  }
-
   for (let s = 0; nowMs < endMs; s++, nowMs += SEC) {
     if (Math.round(nowMs) % intervalMs === 0) startRun()
     await runSecond()
@@ -303,7 +298,7 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
       if ((expiresAt[i] ?? 0) - nowMs > minTtlMs) continue // fresh: handed out as is (no decision needed)
       const d = decideRefresh(load(i), nowMs, useRules)
       if (d.action !== 'refresh') continue
-      if (limiter !== undefined && !(await takeNow(limiter))) {
+      if (limiter !== undefined && !limiter.take('on_use', nowMs)) {
         if (measuring()) {
           f.useCapped++
           if ((expiresAt[i] ?? 0) <= nowMs) f.useFailed++ // expired and no slot: 503 provider_unavailable

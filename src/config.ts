@@ -58,6 +58,8 @@ const BASE_SCHEMA = {
   REFRESH_RUN_BUDGET_MS: Int(240_000, 'longest a refresh run may last', 1_000),
   REFRESH_INTERVAL_MS: Int(30 * 60_000, 'how often the schedulers call the cron route (for the lapse rule)', 60_000),
   PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
+  PROVIDER_BUDGET_WAIT_MS: Int(2_000, 'a call on use (internal route, proxy, connect, disconnect) waits this long at most for room in the provider budget before it answers with Retry-After'),
+  REFRESH_PARTS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'each platform\'s due tokens are split into this many parts, each under its own lease, so several instances refresh one pass in parallel (1: one instance runs the whole pass)' }),
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
@@ -90,9 +92,10 @@ function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
     const real = spec.defaultUrls[URL_KEYS[name]]
     schema[`${p}_${name}_URL`] = Type.Optional(HttpUrl(`${spec.name} ${URL_MEANING[name]}${real === undefined ? ' (none by default)' : ` (default ${real})`}`))
   }
-  if (spec.requestsPerMinute !== undefined) {
-    schema[`${p}_REQUESTS_PER_MINUTE`] = Int(spec.requestsPerMinute, `${spec.name} provider calls a minute at most (the provider's published cap)`, 1)
-  }
+  schema[`${p}_REQUESTS_PER_MINUTE`] = spec.requestsPerMinute === undefined
+    ? Type.Optional(Type.Integer({ minimum: 1, description: `${spec.name} provider calls a minute at most, for the whole fleet (unset: no cap; ${spec.name} publishes none)` }))
+    : Int(spec.requestsPerMinute, `${spec.name} provider calls a minute at most, for the whole fleet (the provider's published cap per client id)`, 1)
+  schema[`${p}_CRON_REQUESTS_PER_MINUTE`] = Type.Optional(Type.Integer({ minimum: 0, description: `the cron's share of ${p}_REQUESTS_PER_MINUTE; the rest is kept for calls on use (default half the cap)` }))
   return schema
 }
 
@@ -131,6 +134,10 @@ export interface Config {
     /** Unset: provider-http's DEFAULT_USER_AGENT. */
     readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
+    /** PROVIDER_BUDGET_WAIT_MS. */
+    readonly providerBudgetWaitMs: number
+    /** REFRESH_PARTS: 1 = one instance runs the whole pass. */
+    readonly refreshParts: number
     readonly internalForceCooldownMs: number
     readonly needsReauthRetentionDays: number
     /** Derived, here once: interval + run budget, the time a token waits between two runs at worst (due.ts). */
@@ -302,6 +309,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
       providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
+      providerBudgetWaitMs: num('PROVIDER_BUDGET_WAIT_MS'),
+      refreshParts: num('REFRESH_PARTS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS'),
       internalForceCooldownMs: num('INTERNAL_FORCE_COOLDOWN_MS'),
       lapseMarginMs,
@@ -388,7 +397,9 @@ function platformConfig (
     urls: urls as unknown as PlatformUrls,
     refreshWindowMs: Math.max(num(`${p}_REFRESH_WINDOW_MS`), minWindowMs),
     refreshConcurrency: num(`${p}_REFRESH_CONCURRENCY`),
-    requestsPerMinute: spec.requestsPerMinute === undefined ? undefined : num(`${p}_REQUESTS_PER_MINUTE`),
+    // Unset optional numbers read as NaN.
+    requestsPerMinute: Number.isFinite(num(`${p}_REQUESTS_PER_MINUTE`)) ? num(`${p}_REQUESTS_PER_MINUTE`) : undefined,
+    cronRequestsPerMinute: Number.isFinite(num(`${p}_CRON_REQUESTS_PER_MINUTE`)) ? num(`${p}_CRON_REQUESTS_PER_MINUTE`) : undefined,
     refreshMode: str(`${p}_REFRESH_MODE`) === 'on_demand' ? 'on_demand' : 'eager',
     grantWindowMs: num(`${p}_GRANT_WINDOW_MS`),
     keepaliveMs: num(`${p}_KEEPALIVE_MS`)

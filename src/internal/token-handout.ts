@@ -5,6 +5,7 @@
 // The route (routes/internal.ts) maps the typed outcomes to HTTP.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { Platform } from '../platforms/platform.js'
 import { platformDueRules, type DueRules } from '../refresh/due.js'
 import type { RefreshLogger, RefreshOneContext, TokenResult } from '../refresh/refresh-one.js'
@@ -44,7 +45,12 @@ export type HandoutResult =
     readonly reason: HandoutReason
   }
   | { readonly kind: typeof HANDOUT_OUTCOMES.notConnected | typeof HANDOUT_OUTCOMES.unknownPlatform | typeof HANDOUT_OUTCOMES.needsReauth }
-  | { readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable, readonly reason: string }
+  | {
+    readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable
+    readonly reason: string
+    /** When asking again may help (the budget's room, the pause's end, the token's backoff). */
+    readonly retryAfterMs?: number | undefined
+  }
 
 export interface TokenHandoutOptions {
   readonly store: TokenStore
@@ -61,6 +67,9 @@ export interface TokenHandoutOptions {
   /** The cron's lapse margin: with the platform's rules it gives the index value a refresh stores. */
   readonly lapseMarginMs: number
   readonly retentionDays: number
+  /** The fleet's provider budget: a refresh on read is a call on use, waiting up to `budgetWaitMs` for room. */
+  readonly budget?: ProviderBudget | undefined
+  readonly budgetWaitMs?: number | undefined
   /** How often a caller waiting for another instance's claim re-reads the item. */
   readonly pollMs?: number | undefined
 }
@@ -97,9 +106,10 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** What is stored is all there is: the token while it is valid, else the provider's outage shows. */
-  function stored (record: TokenRecord, reason: HandoutReason, unavailable: string): HandoutResult {
+  function stored (record: TokenRecord, reason: HandoutReason, unavailable: string, retryAfterMs?: number): HandoutResult {
     if (record.expiresAtMs !== undefined && record.expiresAtMs > now()) return tokenOf(record, false, reason)
-    return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable }
+    const backoffMs = record.nextAttemptAtMs === undefined ? undefined : record.nextAttemptAtMs - now()
+    return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable, retryAfterMs: retryAfterMs ?? (backoffMs !== undefined && backoffMs > 0 ? backoffMs : undefined) }
   }
 
   /**
@@ -129,7 +139,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     if (current.claimUntilMs !== undefined && current.claimUntilMs >= now()) return awaitClaimHolder(current)
     if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? 'refresh_failed')
-    if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason)
+    if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason, result.retryAfterMs)
     // Skipped: another writer made it fresh (or lost a race to one); hand out what it wrote.
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
@@ -142,7 +152,13 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     // The cron's rules for the platform decide where the refreshed token lands in the index: in
     // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
     const platformRules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
-    const ctx: RefreshOneContext = { store, now, log: opts.log, rules, platformRules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
+    const { budget } = opts
+    const base = { store, now, log: opts.log, rules, platformRules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
+    const ctx: RefreshOneContext = {
+      ...base,
+      priority: 'on_use',
+      takeBudget: budget === undefined ? undefined : async () => await budget.take(platform.name, 'on_use', { waitMs: opts.budgetWaitMs ?? 0 })
+    }
     const result = await opts.refreshOne(ctx, platform, key, `internal:${randomUUID()}`)
     if (result.outcome === 'refreshed' && result.record !== undefined) return tokenOf(result.record, true, HANDOUT_REASONS.refreshed)
     if (result.outcome === 'needsReauth') return NEEDS_REAUTH

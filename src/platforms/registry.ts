@@ -3,7 +3,7 @@
 import type { Config } from '../config.js'
 import { instagramModule } from './instagram.js'
 import type { Platform, PlatformSpec } from './platform.js'
-import type { ProviderHttp } from './provider-http.js'
+import type { ProviderGate, ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
 import { threadsModule } from './threads.js'
 import { tiktokModule } from './tiktok.js'
@@ -18,7 +18,8 @@ export function isPlatformName (value: string): value is PlatformName {
   return (PLATFORM_NAMES as readonly string[]).includes(value)
 }
 
-export function createPlatforms (config: Config, http: ProviderHttp): Readonly<Record<PlatformName, Platform>> {
-  const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(config.platforms[m.spec.name], http)] as const)
+/** `gateFor`: each platform's own gate on the shared connections (the fleet's budget counts per client id). */
+export function createPlatforms (config: Config, http: ProviderHttp, gateFor?: (name: PlatformName) => ProviderGate): Readonly<Record<PlatformName, Platform>> {
+  const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(config.platforms[m.spec.name], gateFor === undefined ? http : { ...http, gate: gateFor(m.spec.name) })] as const)
   return Object.fromEntries(entries) as Record<PlatformName, Platform>
 }

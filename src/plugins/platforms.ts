@@ -1,8 +1,10 @@
-// Decorates the instance with the platform registry, on one set of keep-alive provider connections
+// Decorates the instance with the platform registry, on one set of keep-alive provider connections,
+// each platform's calls gated by the fleet's provider budget
 // (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Platform } from '../platforms/platform.js'
+import { createProviderGate } from '../budget/provider-gate.js'
 import { createProviderHttp } from '../platforms/provider-http.js'
 import { createPlatforms, type PlatformName } from '../platforms/registry.js'
 
@@ -14,7 +16,9 @@ declare module 'fastify' {
 
 const platformsPlugin: FastifyPluginAsync = async (app) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
-  app.decorate('platforms', createPlatforms(app.config, http))
+  // Every call of a platform passes its gate: the fleet's budget counts it and sees its answer.
+  const gateOptions = { onUseWaitMs: app.config.run.providerBudgetWaitMs, log: app.log.child({ component: 'budget' }) }
+  app.decorate('platforms', createPlatforms(app.config, http, (name) => createProviderGate(app.providerBudget, name, gateOptions)))
 }
 
-export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })
+export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config', 'provider-budget'] })

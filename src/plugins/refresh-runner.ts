@@ -17,11 +17,12 @@ const refreshRunnerPlugin: FastifyPluginAsync = async (app) => {
     platforms: () => Object.values(app.platforms),
     now: app.clock,
     log: app.log.child({ component: 'refresh' }),
-    run: app.config.run
+    run: app.config.run,
+    budget: app.providerBudget
   }))
   // preClose: before in-flight requests finish (a `?wait=true` call then gets its answer) and before
   // any onClose hook destroys the store's client that the runs still write through.
   app.addHook('preClose', async () => { await app.refreshRuns.close() })
 }
 
-export default fp(refreshRunnerPlugin, { name: 'refresh-runner', dependencies: ['config', 'store', 'platforms', 'cron-lock'] })
+export default fp(refreshRunnerPlugin, { name: 'refresh-runner', dependencies: ['config', 'store', 'platforms', 'cron-lock', 'provider-budget'] })

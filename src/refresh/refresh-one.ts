@@ -3,6 +3,9 @@
 // @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { runInBudgetScope } from '../budget/budget-scope.js'
+import type { BudgetDecision, CallPriority } from '../budget/provider-budget.js'
+import { FAILURE_CODES, REFUSAL_CODES } from '../platforms/oauth-errors.js'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
 import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
@@ -26,6 +29,7 @@ export type TokenOutcome = typeof TOKEN_OUTCOMES[number]
 export const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
+  providerPaused: 'provider_paused',
   lostClaim: 'lost_claim',
   lostRace: 'lost_race',
   transientFailure: 'transient_failure',
@@ -47,6 +51,8 @@ export interface TokenResult {
   readonly errorCode?: string | undefined
   /** The stored record after a write (the internal route answers with it). */
   readonly record?: TokenRecord | undefined
+  /** Deferred by the provider budget: when to try again. */
+  readonly retryAfterMs?: number | undefined
 }
 
 export interface RefreshOneContext {
@@ -62,8 +68,13 @@ export interface RefreshOneContext {
   /** How long a claim lasts: well beyond the provider timeout, so a slow answer is still ours to write. */
   readonly claimLeaseMs: number
   readonly retentionDays: number
-  /** A slot under the platform's request cap; false defers the token. */
-  readonly takeRateSlot?: (() => Promise<boolean>) | undefined
+  /**
+   * Room for the provider call in the fleet's budget (src/budget), asked before the claim so a
+   * deferred token costs no claim; a refusal defers the token. Unset: the HTTP funnel's gate asks.
+   */
+  readonly takeBudget?: (() => Promise<BudgetDecision>) | undefined
+  /** Whose call this is, for the funnel's gate (default on_use). */
+  readonly priority?: CallPriority | undefined
   /** Bounds the provider calls in flight (the platform's concurrency); store work happens outside it. */
   readonly withProviderSlot?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined
 }
@@ -82,7 +93,7 @@ export async function refreshOne (
   let record = known === undefined ? await store.get(key, true) : known.record
   let decision: ReturnType<typeof decideRefresh>
   let claim: Awaited<ReturnType<TokenStore['claim']>>
-  let rateSlotTaken = false
+  let budgetTaken = false
   for (let attempt = 1; ; attempt++) {
     if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone })
     decision = decideRefresh(record, ctx.now(), ctx.rules)
@@ -91,10 +102,11 @@ export async function refreshOne (
       return done(log, where, { outcome: 'skipped', reason: decision.reason })
     }
     if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
-    if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
-      return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap })
+    if (!budgetTaken && ctx.takeBudget !== undefined) {
+      const room = await ctx.takeBudget()
+      if (!room.ok) return done(log, where, deferredBy(room.reason, room.retryAfterMs))
+      budgetTaken = true
     }
-    rateSlotTaken = true
     claim = await store.claim(record, claimId, ctx.claimLeaseMs)
     if (claim.claimed) break
     // Another writer moved the token since our read: decide again on what it wrote (once).
@@ -105,7 +117,10 @@ export async function refreshOne (
   let outcome: RefreshOutcome
   try {
     const secrets = store.openSecrets(record)
-    outcome = ctx.withProviderSlot === undefined ? await platform.refresh(secrets) : await ctx.withProviderSlot(async () => await platform.refresh(secrets))
+    // The call counted above is not counted again at the funnel.
+    const scope = { priority: ctx.priority ?? 'on_use', prepaid: budgetTaken ? 1 : 0 } as const
+    const call = async (): Promise<RefreshOutcome> => await runInBudgetScope({ ...scope }, async () => await platform.refresh(secrets))
+    outcome = ctx.withProviderSlot === undefined ? await call() : await ctx.withProviderSlot(call)
   } catch (err) {
     // A ciphertext that no configured key opens, or a bug in a platform module: never the user's fault.
     const errorCode = err instanceof CryptoError ? REFRESH_ERRORS.decryptFailed : REFRESH_ERRORS.internal
@@ -122,6 +137,11 @@ export async function refreshOne (
     }
     if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
     return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
+  }
+  if (outcome.kind === 'transient' && REFUSAL_CODES.includes(outcome.code)) {
+    // The budget kept the call from leaving: the provider never saw the token, nothing to record.
+    await store.releaseClaim(record, claimId)
+    return done(log, where, deferredBy(outcome.code === FAILURE_CODES.providerPaused ? 'paused' : 'no_room', outcome.retryAfterMs ?? 0))
   }
   if (outcome.kind === 'transient') return settleTransient(ctx, record, claimId, outcome, where)
   return settlePermanent(ctx, record, claimId, outcome.code, where)
@@ -195,6 +215,10 @@ async function writeRefreshed (
       await sleep(pauseMs)
     }
   }
+}
+
+function deferredBy (reason: 'paused' | 'no_room', retryAfterMs: number): TokenResult {
+  return { outcome: 'deferred', reason: reason === 'paused' ? TOKEN_REASONS.providerPaused : TOKEN_REASONS.rateCap, retryAfterMs }
 }
 
 function done (log: RefreshLogger, where: object, result: TokenResult): TokenResult {

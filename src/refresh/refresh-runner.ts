@@ -1,13 +1,13 @@
 // The refresh runner: takes the cron lock, starts a pass, and when the pass ends logs its summary,
 // writes it to the lock item and releases the lock — also after a failure half-way. It keeps the runs
-// of this process (and the request caps, which outlive a run) so that shutdown can stop them cleanly,
-// and refuses new runs once shutdown has begun.
+// of this process so that shutdown can stop them cleanly, and refuses new runs once shutdown has begun.
+// The request caps are the fleet's provider budget (src/budget), in DynamoDB, not in this process.
 import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { RunLock } from '../store/lock.js'
 import { retry } from '../store/retry.js'
 import type { TokenStore } from '../store/token-store.js'
-import { createRateLimiter, type RateLimiter } from './limiter.js'
+import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { RefreshLogger } from './refresh-one.js'
 import { startRun, type RunHandle } from './run.js'
 import { encodeRunSummary, logRunSummary, type RunSummary } from './summary.js'
@@ -26,6 +26,8 @@ export interface RefreshRunnerOptions {
     readonly needsReauthRetentionDays: number
   }
   readonly pageSize?: number | undefined
+  /** The fleet's provider budget; unset: no cap is applied by the run (its calls still pass the funnel's gate). */
+  readonly budget?: ProviderBudget | undefined
 }
 
 /** Why a call started no run. */
@@ -53,14 +55,6 @@ const RELEASE_POLICY = { attempts: 4, baseDelayMs: 500 } as const
 export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner {
   const active = new Map<string, Promise<RunSummary>>()
   const shutdown = new AbortController()
-  const limiters = new Map<string, RateLimiter>()
-  const limitersFor = (platforms: readonly Platform[]): Map<string, RateLimiter> => {
-    for (const p of platforms) {
-      const perMinute = p.config.requestsPerMinute
-      if (perMinute !== undefined && !limiters.has(p.name)) limiters.set(p.name, createRateLimiter(perMinute))
-    }
-    return limiters
-  }
 
   async function releaseWithSummary (runId: string, summary: RunSummary): Promise<void> {
     const record = encodeRunSummary(summary)
@@ -104,7 +98,7 @@ export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner 
         lapseMarginMs: opts.run.lapseMarginMs,
         claimLeaseMs: opts.run.claimLeaseMs,
         retentionDays: opts.run.needsReauthRetentionDays,
-        limiters: limitersFor(platforms),
+        budget: opts.budget,
         signal: shutdown.signal,
         pageSize: opts.pageSize
       })
