@@ -17,8 +17,10 @@ declare module 'fastify' {
 const platformsPlugin: FastifyPluginAsync = async (app) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
   // Every call of a platform passes its gate: the fleet's budget counts it and sees its answer.
+  // (app.ts registers the budget first; an instance without one, a plugin test, has no gate.)
   const gateOptions = { onUseWaitMs: app.config.run.providerBudgetWaitMs, log: app.log.child({ component: 'budget' }) }
-  app.decorate('platforms', createPlatforms(app.config, http, (name) => createProviderGate(app.providerBudget, name, gateOptions)))
+  const gateFor = app.hasDecorator('providerBudget') ? (name: string) => createProviderGate(app.providerBudget, name, gateOptions) : undefined
+  app.decorate('platforms', createPlatforms(app.config, http, gateFor))
 }
 
-export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config', 'provider-budget'] })
+export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })

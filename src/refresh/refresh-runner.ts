@@ -9,6 +9,9 @@ import { retry } from '../store/retry.js'
 import type { TokenStore } from '../store/token-store.js'
 import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { RefreshLogger } from './refresh-one.js'
+import type { PartLeases } from '../store/part-leases.js'
+import type { Part } from './part-of.js'
+import { addSummaries, createPartWorker, runPass, type PartWorker } from './parts.js'
 import { startRun, type RunHandle } from './run.js'
 import { encodeRunSummary, logRunSummary, type RunSummary } from './summary.js'
 
@@ -28,6 +31,15 @@ export interface RefreshRunnerOptions {
   readonly pageSize?: number | undefined
   /** The fleet's provider budget; unset: no cap is applied by the run (its calls still pass the funnel's gate). */
   readonly budget?: ProviderBudget | undefined
+  /** REFRESH_PARTS > 1: the pass is shared out in parts under leases (parts.ts). Unset or count 1: one run. */
+  readonly parts?: {
+    readonly count: number
+    readonly leases: PartLeases
+    /** This instance, as a part's holder. */
+    readonly holder: string
+    /** How often an instance waiting for the others' parts looks at them. */
+    readonly pollMs: number
+  } | undefined
 }
 
 /** Why a call started no run. */
@@ -45,6 +57,8 @@ export interface RefreshRunner {
   /** Takes the lock (StoreUnavailableError when the store does not answer) and starts a run. */
   start (runId: string, abortSignal?: AbortSignal): Promise<StartResult>
   readonly activeRuns: number
+  /** REFRESH_PARTS > 1: takes the open parts of a pass another instance started, if any (called on a timer). */
+  joinOpenPass (): Promise<void>
   /** Shutdown: no new run or token is started; tokens in flight finish and are written; locks are released. */
   close (): Promise<void>
 }
@@ -72,6 +86,45 @@ export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner 
     }
   }
 
+  const runOptions = (runId: string, runBudgetMs: number, part?: Part): Parameters<typeof startRun>[0] => ({
+    runId,
+    store: opts.store,
+    platforms: opts.platforms(),
+    now: opts.now,
+    log: opts.log,
+    runBudgetMs,
+    lapseMarginMs: opts.run.lapseMarginMs,
+    claimLeaseMs: opts.run.claimLeaseMs,
+    retentionDays: opts.run.needsReauthRetentionDays,
+    budget: opts.budget,
+    signal: shutdown.signal,
+    pageSize: opts.pageSize,
+    part
+  })
+  const partsOf = opts.parts !== undefined && opts.parts.count > 1 ? opts.parts : undefined
+  const worker: PartWorker | undefined = partsOf === undefined
+    ? undefined
+    : createPartWorker({
+      leases: partsOf.leases,
+      holder: partsOf.holder,
+      now: opts.now,
+      log: opts.log,
+      // Claim ids name the holder: two instances on one part (a lease taken over) never share one.
+      runPart: (passId, part, budgetMs) => startRun(runOptions(`${passId}:p${part.index}:${partsOf.holder}`, budgetMs, part))
+    })
+  let joining: Promise<void> | undefined
+
+  /** The lock holder's handle on a pass in parts: its progress is what this instance's parts did so far. */
+  function startParts (passId: string, count: number, leases: PartLeases, pollMs: number, w: PartWorker): RunHandle {
+    const startedAtMs = opts.now()
+    const finished = runPass(w, leases, { passId, count, runBudgetMs: opts.run.runBudgetMs, now: opts.now, pollMs, signal: shutdown.signal })
+    return {
+      runId: passId,
+      progress: () => ({ ...addSummaries(passId, startedAtMs, opts.now(), w.progress(passId), false), done: false }),
+      finished
+    }
+  }
+
   return {
     async start (runId: string, abortSignal?: AbortSignal): Promise<StartResult> {
       if (shutdown.signal.aborted) return { started: false, reason: NOT_STARTED.shuttingDown }
@@ -85,23 +138,11 @@ export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner 
       }
       if (!acquired.acquired) return { started: false, reason: NOT_STARTED.locked, heldBy: acquired.heldBy, expiresAtMs: acquired.expiresAtMs }
 
-      const platforms = opts.platforms()
       const log = opts.log
-      log.info({ runId, leaseEndsAtMs: acquired.expiresAtMs }, 'refresh run started')
-      const handle = startRun({
-        runId,
-        store: opts.store,
-        platforms,
-        now: opts.now,
-        log,
-        runBudgetMs: opts.run.runBudgetMs,
-        lapseMarginMs: opts.run.lapseMarginMs,
-        claimLeaseMs: opts.run.claimLeaseMs,
-        retentionDays: opts.run.needsReauthRetentionDays,
-        budget: opts.budget,
-        signal: shutdown.signal,
-        pageSize: opts.pageSize
-      })
+      log.info({ runId, leaseEndsAtMs: acquired.expiresAtMs, parts: partsOf?.count ?? 1 }, 'refresh run started')
+      const handle = partsOf === undefined || worker === undefined
+        ? startRun(runOptions(runId, opts.run.runBudgetMs))
+        : startParts(runId, partsOf.count, partsOf.leases, partsOf.pollMs, worker)
       const settled = handle.finished.then(async (summary) => {
         logRunSummary(log, summary)
         await releaseWithSummary(runId, summary)
@@ -113,9 +154,17 @@ export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner 
 
     get activeRuns (): number { return active.size },
 
+    async joinOpenPass (): Promise<void> {
+      if (worker === undefined || shutdown.signal.aborted || joining !== undefined) return
+      joining = worker.work().catch((err: unknown) => {
+        opts.log.warn({ errorName: err instanceof Error ? err.name : typeof err }, 'looking for open refresh parts failed')
+      }).finally(() => { joining = undefined })
+      await joining
+    },
+
     async close (): Promise<void> {
       shutdown.abort()
-      await Promise.allSettled([...active.values()])
+      await Promise.allSettled([...active.values(), joining])
     }
   }
 }

@@ -9,6 +9,7 @@ import { tokenKeyId, type DueKey, type TokenStore } from '../store/token-store.j
 import { platformDueRules, queryHorizonMs } from './due.js'
 import type { BudgetDecision, ProviderBudget } from '../budget/provider-budget.js'
 import { createSemaphore, forEachConcurrent } from './limiter.js'
+import { partOf, type Part } from './part-of.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
 import { countOutcome, emptyTally, RUN_ERRORS, totals, type PlatformTally, type RunError, type RunSummary } from './summary.js'
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   /** Aborted on shutdown: no new token is started; those in flight finish and are written. */
   readonly signal?: AbortSignal | undefined
   readonly pageSize?: number | undefined
+  /** REFRESH_PARTS > 1: only the tokens of this part (a hash of the user id), see parts.ts. */
+  readonly part?: Part | undefined
 }
 
 export interface RunHandle {
@@ -88,7 +91,10 @@ export function startRun (opts: RunOptions): RunHandle {
     // otherwise hand it to a second lane (regression: run.test.ts half-life, one key per page).
     const rewritten = new Set<string>()
     const inFlight = new Set<string>()
-    const passOver = (key: DueKey): boolean => rewritten.delete(key.userId) || inFlight.has(key.userId)
+    const { part } = opts
+    // Another part's token: that part's instance reads it (filtered here, on the keys the query returns).
+    const passOver = (key: DueKey): boolean => (part !== undefined && partOf(key.userId, part.count) !== part.index) ||
+      rewritten.delete(key.userId) || inFlight.has(key.userId)
     const pageSize = opts.pageSize ?? 100
     const pages = concatPages(
       untilLate(opts.store.queryDue(platform.name, untilMs, pageSize, { afterMs: urgentUntilMs, descending: true }), laterHalfEnd),
