@@ -20,7 +20,7 @@ const platformsPlugin: FastifyPluginAsync = async (app) => {
   // (app.ts registers the budget first; an instance without one, a plugin test, has no gate.)
   const gateOptions = { onUseWaitMs: app.config.run.providerBudgetWaitMs, log: app.log.child({ component: 'budget' }) }
   const gateFor = app.hasDecorator('providerBudget') ? (name: string) => createProviderGate(app.providerBudget, name, gateOptions) : undefined
-  app.decorate('platforms', createPlatforms(app.config, http, gateFor))
+  app.decorate('platforms', createPlatforms(app.config.platforms, http, gateFor))
 }
 
 export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })

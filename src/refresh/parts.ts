@@ -9,7 +9,7 @@ import { PART_STATES } from '../store/part-lease-params.js'
 import type { RefreshLogger } from './refresh-one.js'
 import type { Part } from './part-of.js'
 import type { RunHandle } from './run.js'
-import { decodeRunSummary, emptyTally, encodeRunSummary, totals, type PlatformTally, type RunSummary } from './summary.js'
+import { decodeRunSummary, emptyTally, totals, type PlatformTally, type RunSummary } from './summary.js'
 
 /** The summaries of a pass's parts as one: counts added, the pass partial if any part was. */
 export function addSummaries (passId: string, startedAtMs: number, finishedAtMs: number, parts: readonly RunSummary[], complete: boolean): RunSummary {
@@ -77,7 +77,7 @@ export function createPartWorker (opts: PartWorkerOptions): PartWorker {
     }, Math.max(50, leases.leaseMs / 3))
     try {
       const summary = await handle.finished
-      const completed = await leases.complete(passId, part.index, holder, encodeRunSummary(summary))
+      const completed = await leases.complete(passId, part.index, holder, { ...summary })
       log.info({ passId, part: part.index, refreshed: summary.refreshed, deferred: summary.deferred, completed }, 'refresh part finished')
     } finally {
       clearInterval(renewal)

@@ -7,12 +7,6 @@ import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import { HANDOUT_OUTCOMES } from '../internal/token-handout.js'
 import internalGuard from '../plugins/internal-guard.js'
 
-export const INTERNAL_ERRORS = {
-  notConnected: 'not_connected',
-  needsReauth: 'needs_reauth',
-  providerUnavailable: 'provider_unavailable'
-} as const
-
 // Every field listed, never a refresh token: the serializer drops whatever the schema does not name.
 const TokenResponse = Type.Object({
   accessToken: Type.String(),
@@ -51,13 +45,13 @@ const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
           scopes: [...result.scopes]
         }
       case HANDOUT_OUTCOMES.unknownPlatform: throw new HttpError(404, ERROR_CODES.notFound)
-      case HANDOUT_OUTCOMES.notConnected: throw new HttpError(404, INTERNAL_ERRORS.notConnected)
-      case HANDOUT_OUTCOMES.needsReauth: throw new HttpError(409, INTERNAL_ERRORS.needsReauth)
+      case HANDOUT_OUTCOMES.notConnected: throw new HttpError(404, ERROR_CODES.notConnected)
+      case HANDOUT_OUTCOMES.needsReauth: throw new HttpError(409, ERROR_CODES.needsReauth)
       default:
         request.log.warn({ handout: { userId, platform, reason: result.reason } }, 'token not handed out: expired and the provider did not refresh it')
         // Every 503 says when to come back: the budget's room or pause, the token's backoff, else a guess.
         reply.header('retry-after', String(Math.max(1, Math.ceil((result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) / 1000))))
-        throw new HttpError(503, INTERNAL_ERRORS.providerUnavailable)
+        throw new HttpError(503, ERROR_CODES.providerUnavailable)
     }
   })
 }

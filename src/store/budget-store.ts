@@ -1,7 +1,8 @@
 // The provider budget's DynamoDB calls (parameters in budget-params.ts). What to ask, and what an
 // answer means for a call, is decided in src/budget/fleet-budget.ts.
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { conditionFailedItem, isConditionalCheckFailed, storeCall } from './errors.js'
+import { conditionalWrite } from './dynamodb-calls.js'
+import { storeCall } from './errors.js'
 import { getBudgetParams, pauseParams, snapshotOf, takeParams, type BudgetSnapshot, type TakeInput } from './budget-params.js'
 
 export type CountResult =
@@ -39,27 +40,19 @@ export function createBudgetStore ({ doc, table, onUnits }: BudgetStoreOptions):
     },
 
     async count (input) {
-      try {
-        const out = await storeCall('UpdateItem', () => doc.send(new UpdateCommand({ ...takeParams(table, input), ...capacity })))
-        units(out.ConsumedCapacity, 1)
-        return { counted: true, snapshot: snapshotOf(out.Attributes) }
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
+      const write = await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand({ ...takeParams(table, input), ...capacity })))
+      if (!write.applied) {
         units(undefined, 1)
-        return { counted: false, snapshot: snapshotOf(conditionFailedItem(err)) }
+        return { counted: false, snapshot: snapshotOf(write.item) }
       }
+      units(write.output.ConsumedCapacity, 1)
+      return { counted: true, snapshot: snapshotOf(write.output.Attributes) }
     },
 
     async pause (platform, untilMs, nowMs) {
-      try {
-        const out = await storeCall('UpdateItem', () => doc.send(new UpdateCommand({ ...pauseParams(table, platform, untilMs, nowMs), ...capacity })))
-        units(out.ConsumedCapacity, 1)
-        return true
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
-        units(undefined, 1)
-        return false
-      }
+      const write = await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand({ ...pauseParams(table, platform, untilMs, nowMs), ...capacity })))
+      units(write.applied ? write.output.ConsumedCapacity : undefined, 1)
+      return write.applied
     }
   }
 }

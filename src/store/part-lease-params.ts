@@ -2,6 +2,7 @@
 // Each part of a pass is one item beside the cron lock (`cron` / `refresh-oauth#part#<i>`): it has
 // no `expiresAt`, so it never enters the byExpiry index, and its `platform` is no platform's name.
 import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import { attributeNames as names } from './dynamodb-calls.js'
 import { LOCK_KEY } from './lock-params.js'
 
 export const PART_PREFIX = `${LOCK_KEY.platform}#part#`
@@ -26,7 +27,6 @@ export const PART_ATTR = {
   ttl: 'ttl'
 } as const
 
-const names = (...attrs: string[]): Record<string, string> => Object.fromEntries(attrs.map((a) => [`#${a}`, a]))
 /** A part item outlives its pass by a day (the summary is on the lock item by then). */
 const TTL_SEC = 24 * 3600
 

@@ -1,8 +1,9 @@
 // The leases of a pass in parts (parameters in part-lease-params.ts): open a pass's parts, take one,
 // renew it while working, complete it with its summary, list them. The pass itself stays under the
 // cron lock (lock.ts), which keeps the summary of the whole pass.
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { isConditionalCheckFailed, storeCall } from './errors.js'
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { conditionalWrite, queryPages } from './dynamodb-calls.js'
+import { storeCall } from './errors.js'
 import {
   completePartParams, listPartsParams, openPartParams, PART_ATTR, renewPartParams, takePartParams, type PartState
 } from './part-lease-params.js'
@@ -48,15 +49,7 @@ function recordOf (item: Record<string, unknown>): PartRecord {
 
 export function createPartLeases (opts: { readonly doc: DynamoDBDocumentClient, readonly table: string, readonly leaseMs: number, readonly now: () => number }): PartLeases {
   const { doc, table, leaseMs, now } = opts
-  const conditional = async (operation: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await storeCall('UpdateItem', operation)
-      return true
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false
-      throw err
-    }
-  }
+  const conditional = async (operation: () => Promise<unknown>): Promise<boolean> => (await conditionalWrite('UpdateItem', operation)).applied
   return {
     leaseMs,
     async open (passId, count, deadlineAtMs) {
@@ -68,8 +61,9 @@ export function createPartLeases (opts: { readonly doc: DynamoDBDocumentClient, 
     renew: async (passId, index, holder) => await conditional(() => doc.send(new UpdateCommand(renewPartParams(table, passId, index, holder, now() + leaseMs)))),
     complete: async (passId, index, holder, summary) => await conditional(() => doc.send(new UpdateCommand(completePartParams(table, passId, index, holder, summary)))),
     async list (consistent) {
-      const out = await storeCall('Query', () => doc.send(new QueryCommand(listPartsParams(table, consistent))))
-      return (out.Items ?? []).map(recordOf)
+      const parts: PartRecord[] = []
+      for await (const page of queryPages(doc, listPartsParams(table, consistent))) parts.push(...(page.Items ?? []).map(recordOf))
+      return parts
     }
   }
 }
