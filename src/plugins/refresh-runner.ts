@@ -17,7 +17,8 @@ const refreshRunnerPlugin: FastifyPluginAsync = async (app) => {
   // A part's lease is as long as a token's claim: when a dead holder's part is taken again, the
   // tokens it had claimed are free again too.
   const leases = createPartLeases({ doc: app.dynamo.doc, table: app.config.tokensTable, leaseMs: claimLeaseMs, now: app.clock })
-  const pollMs = Math.max(100, Math.round(claimLeaseMs / 3))
+  // Looked for at least every 5 s (a pass's other instances join within that), and well inside a lease.
+  const pollMs = Math.max(100, Math.min(5_000, Math.round(claimLeaseMs / 3)))
   app.decorate('refreshRuns', createRefreshRunner({
     lock: app.cronLock,
     store: app.tokenStore,
