@@ -103,10 +103,11 @@ async function onePass (ctx: FleetContext, table: string, instances: number, gra
       const lock = createLock({ doc: admin.doc, table, leaseMs: 1 })
       for (;;) {
         const state = await lock.status()
-        const last = state.lastRun as { runId?: string, refreshed?: number, durationMs?: number } | null
+        const last = state.lastRun as { runId?: string, refreshed?: number, durationMs?: number, partial?: boolean, error?: string, errorCodes?: unknown, deferred?: number, failed?: number } | null
         if (last?.runId === runId) {
           const refreshed = last.refreshed ?? 0
           const durationMs = last.durationMs ?? 1
+          log(`pass ${runId}: ${JSON.stringify({ refreshed, failed: last.failed, deferred: last.deferred, partial: last.partial, error: last.error, errorCodes: last.errorCodes })}`)
           return { perSec: refreshed / (durationMs / 1000), refreshed, durationMs }
         }
         await new Promise((resolve) => setTimeout(resolve, 500))
