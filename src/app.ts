@@ -20,6 +20,7 @@ import devRoutes from './dev/routes.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
+import type { PlatformModule } from './platforms/platform.js'
 import type { SandboxHub } from './sandbox/control.js'
 import sandboxPlugin from './sandbox/plugin.js'
 import { StoreUnavailableError } from './store/errors.js'
@@ -36,6 +37,11 @@ export interface AppOptions {
   readonly webhooks?: WebhooksPluginOptions | undefined
   /** The sandbox's hub made by the caller (tests); otherwise the sandbox plugin makes its own. */
   readonly sandbox?: SandboxHub | undefined
+  /**
+   * The platform modules served, the registry's unless given: a test adds a platform defined in the
+   * test alone (its config loaded with the same list, `loadConfig(env, { platforms })`).
+   */
+  readonly platformModules?: readonly PlatformModule[] | undefined
 }
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -52,7 +58,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(storePlugin, { dynamo: opts.dynamo })
   // The fleet's provider budget, before the platforms whose every call it counts.
   await instance.register(providerBudgetPlugin)
-  await instance.register(platformsPlugin)
+  await instance.register(platformsPlugin, { modules: opts.platformModules })
   // The cron run lock, and this process's refresh runs (stopped cleanly on close).
   await instance.register(runLockPlugin)
   await instance.register(refreshRunnerPlugin)
@@ -75,7 +81,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(platformsRoutes)
   await instance.register(internalRoutes, { prefix: INTERNAL_PREFIX })
   // The development sandbox's providers (docs/sandbox.md); never registered in production.
-  if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox })
+  if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox, modules: opts.platformModules })
   else instance.decorate('sandbox', null)
   // Development only, never registered otherwise: the sign-in standing in for Cognito and /dev (docs/dev-console.md).
   if (opts.config.nodeEnv === 'development') await instance.register(devRoutes)

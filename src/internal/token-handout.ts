@@ -1,14 +1,14 @@
-// The internal read of one token, framework-free: read → hand out, or refresh first (through
-// refreshOne and its per-token claim) when it expires within TOKEN_MIN_TTL_MS or the caller forces it.
-// Callers of one process share one refresh (one promise per token); a caller that finds another
-// instance's live claim waits for that writer's result (re-reading, at most the claim lease).
-// The route (routes/internal.ts) maps the typed outcomes to HTTP.
+// The internal read of one token, framework-free: one consistent read, one decision on it (the
+// handout's rules, refresh/due.ts), then hand out, or refresh first through refreshOne and its
+// per-token claim, handing it what was read. Callers of one process share one refresh (one promise
+// per token); a caller that finds another instance's live claim waits for that writer's result
+// (re-reading, at most the claim lease). The route (routes/internal.ts) maps the typed outcomes to HTTP.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { Platform } from '../platforms/platform.js'
-import { platformDueRules, type DueRules } from '../refresh/due.js'
-import type { RefreshLogger, RefreshOneContext, TokenResult } from '../refresh/refresh-one.js'
+import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, type Decision } from '../refresh/due.js'
+import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
 
@@ -33,6 +33,10 @@ export const HANDOUT_REASONS = {
 } as const
 export type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
 
+/** Why no usable token could be handed out: ours, or the refresh's own code or reason. */
+const UNAVAILABLE_REASONS = { notConfigured: 'not_configured', refreshFailed: 'refresh_failed' } as const
+type UnavailableReason = typeof UNAVAILABLE_REASONS[keyof typeof UNAVAILABLE_REASONS] | RefreshErrorCode | TokenReason
+
 export type HandoutResult =
   | {
     readonly kind: typeof HANDOUT_OUTCOMES.token
@@ -47,7 +51,7 @@ export type HandoutResult =
   | { readonly kind: typeof HANDOUT_OUTCOMES.notConnected | typeof HANDOUT_OUTCOMES.unknownPlatform | typeof HANDOUT_OUTCOMES.needsReauth }
   | {
     readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable
-    readonly reason: string
+    readonly reason: UnavailableReason
     /** When asking again may help (the budget's room, the pause's end, the token's backoff). */
     readonly retryAfterMs?: number | undefined
   }
@@ -55,8 +59,6 @@ export type HandoutResult =
 export interface TokenHandoutOptions {
   readonly store: TokenStore
   readonly platforms: Readonly<Record<string, Platform>>
-  /** src/refresh/refresh-one.ts's refreshOne (injected so the handout stays a unit of its own). */
-  readonly refreshOne: (ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string) => Promise<TokenResult>
   readonly now: () => number
   readonly log: RefreshLogger
   /** TOKEN_MIN_TTL_MS: a token expiring sooner is refreshed before it is handed out. */
@@ -88,6 +90,8 @@ export interface TokenHandout {
 const NOT_CONNECTED = { kind: HANDOUT_OUTCOMES.notConnected } as const
 const NEEDS_REAUTH = { kind: HANDOUT_OUTCOMES.needsReauth } as const
 
+const flightId = (key: TokenKey): string => `${key.platform}\u0000${key.userId}`
+
 export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   const { store, now } = opts
   const pollMs = opts.pollMs ?? 100
@@ -106,7 +110,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** What is stored is all there is: the token while it is valid, else the provider's outage shows. */
-  function stored (record: TokenRecord, reason: HandoutReason, unavailable: string, retryAfterMs?: number): HandoutResult {
+  function stored (record: TokenRecord, reason: HandoutReason, unavailable: UnavailableReason, retryAfterMs?: number): HandoutResult {
     if (record.expiresAtMs !== undefined && record.expiresAtMs > now()) return tokenOf(record, false, reason)
     const backoffMs = record.nextAttemptAtMs === undefined ? undefined : record.nextAttemptAtMs - now()
     return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable, retryAfterMs: retryAfterMs ?? (backoffMs !== undefined && backoffMs > 0 ? backoffMs : undefined) }
@@ -129,48 +133,52 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     const changed = current.version !== first.version
     if (changed && current.expiresAtMs !== undefined && current.expiresAtMs > now()) return tokenOf(current, true, HANDOUT_REASONS.refreshedByOther)
-    return stored(current, changed ? HANDOUT_REASONS.refreshFailedStillValid : HANDOUT_REASONS.claimHolderSilent, 'refresh_failed')
+    return stored(current, changed ? HANDOUT_REASONS.refreshFailedStillValid : HANDOUT_REASONS.claimHolderSilent, UNAVAILABLE_REASONS.refreshFailed)
   }
 
-  /** After refreshOne did not refresh: the item as it is now decides the answer. */
+  /**
+   * After refreshOne did not refresh: the item as it last saw it decides the answer. refreshOne
+   * reports that view on every outcome but a write of new tokens, so the read here is a fallback only.
+   */
   async function settle (key: TokenKey, result: TokenResult): Promise<HandoutResult> {
-    const current = await store.get(key, true)
+    const current = result.current === undefined ? await store.get(key, true) : result.current.record
     if (current === undefined) return NOT_CONNECTED
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     if (current.claimUntilMs !== undefined && current.claimUntilMs >= now()) return awaitClaimHolder(current)
-    if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? 'refresh_failed')
+    if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? UNAVAILABLE_REASONS.refreshFailed)
     if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason, result.retryAfterMs)
     // Skipped: another writer made it fresh (or lost a race to one); hand out what it wrote.
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
 
-  async function refreshNow (platform: Platform, key: TokenKey, force: boolean): Promise<HandoutResult> {
-    // Forced: any token not in backoff or under Instagram's minimum age. Otherwise: within the min TTL.
-    const rules: DueRules = force
-      ? { windowMs: Number.POSITIVE_INFINITY, lapseMarginMs: Number.POSITIVE_INFINITY, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
-      : { windowMs: opts.minTtlMs, lapseMarginMs: opts.minTtlMs, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
-    // The cron's rules for the platform decide where the refreshed token lands in the index: in
-    // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
-    const platformRules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
+  async function refreshNow (platform: Platform, record: TokenRecord, decision: Decision, force: boolean): Promise<HandoutResult> {
     const { budget } = opts
-    const base = { store, now, log: opts.log, rules, platformRules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
     const ctx: RefreshOneContext = {
-      ...base,
+      store,
+      now,
+      log: opts.log,
+      rules: handoutDueRules(opts.minTtlMs, platform.spec, force),
+      // The cron's rules for the platform decide where the refreshed token lands in the index: in
+      // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
+      platformRules: platformDueRules(platform.config, platform.spec, opts.lapseMarginMs),
+      claimLeaseMs: opts.claimLeaseMs,
+      retentionDays: opts.retentionDays,
       priority: 'on_use',
       takeBudget: budget === undefined ? undefined : async () => await budget.take(platform.name, 'on_use', { waitMs: opts.budgetWaitMs ?? 0 })
     }
-    const result = await opts.refreshOne(ctx, platform, key, `internal:${randomUUID()}`)
+    // The item as read and the decision made on it: refreshOne goes straight to the claim.
+    const result = await refreshOne(ctx, platform, record, `internal:${randomUUID()}`, { record, decision })
     if (result.outcome === 'refreshed' && result.record !== undefined) return tokenOf(result.record, true, HANDOUT_REASONS.refreshed)
     if (result.outcome === 'needsReauth') return NEEDS_REAUTH
-    return settle(key, result)
+    return settle(record, result)
   }
 
   /** One refresh per token in this process: later callers get the first caller's promise. */
-  function shared (platform: Platform, key: TokenKey, force: boolean): Promise<HandoutResult> {
-    const id = `${key.platform}\u0000${key.userId}`
+  function shared (platform: Platform, record: TokenRecord, decision: Decision, force: boolean): Promise<HandoutResult> {
+    const id = flightId(record)
     const running = flights.get(id)
     if (running !== undefined) return running
-    const flight = refreshNow(platform, key, force).finally(() => { flights.delete(id) })
+    const flight = refreshNow(platform, record, decision, force).finally(() => { flights.delete(id) })
     flights.set(id, flight)
     return flight
   }
@@ -183,21 +191,25 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       if (!isUserKey(key.userId)) return NOT_CONNECTED
       const platform = Object.hasOwn(opts.platforms, key.platform) ? opts.platforms[key.platform] : undefined
       if (platform === undefined) return { kind: HANDOUT_OUTCOMES.unknownPlatform }
+      // The one read of the item, and the one decision on it.
       const record = await store.get(key, true)
       if (record === undefined) return NOT_CONNECTED
-      // A dead grant stays dead until its user connects again: no provider call.
-      if (record.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
-      const fresh = record.expiresAtMs !== undefined && record.expiresAtMs - now() > opts.minTtlMs
-      if (fresh && options.force !== true) return tokenOf(record, false, HANDOUT_REASONS.fresh)
-      if (!platform.config.configured) return stored(record, HANDOUT_REASONS.notConfiguredStillValid, 'not_configured')
-      if (record.claimUntilMs !== undefined && record.claimUntilMs >= now() && !flights.has(`${key.platform}\u0000${key.userId}`)) {
-        return awaitClaimHolder(record)
-      }
-      if (fresh && !(await store.takeForceSlot(key, opts.forceCooldownMs))) {
+      const force = options.force === true
+      const decision = decideRefresh(record, now(), handoutDueRules(opts.minTtlMs, platform.spec, force))
+      const R = DECISION_REASONS
+      // Not connected: a dead grant (needs_reauth) stays dead until its user connects again.
+      if (decision.reason === R.notConnected) return NEEDS_REAUTH
+      if (decision.reason === R.fresh) return tokenOf(record, false, HANDOUT_REASONS.fresh)
+      if (!platform.config.configured) return stored(record, HANDOUT_REASONS.notConfiguredStillValid, UNAVAILABLE_REASONS.notConfigured)
+      // Claimed: by this process (join its refresh) or by another instance (wait for its write).
+      if (decision.reason === R.claimed) return await (flights.get(flightId(key)) ?? awaitClaimHolder(record))
+      if (decision.action === 'defer') return stored(record, HANDOUT_REASONS.refreshDeferredStillValid, decision.reason)
+      if (decision.action === 'skip') return stored(record, HANDOUT_REASONS.refreshFailedStillValid, decision.reason)
+      // A forced refresh of a token outside the min TTL: at most one per token per cooldown.
+      if (decision.reason === R.forced && !(await store.takeForceSlot(key, opts.forceCooldownMs))) {
         return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
       }
-      // A fresh token here is a forced refresh; an expiring one is refreshed under the min-TTL rules.
-      return await shared(platform, key, fresh)
+      return await shared(platform, record, decision, force)
     }
   }
 }

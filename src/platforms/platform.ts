@@ -4,6 +4,7 @@
 import type { Account, TokenGrant } from '../tokens.js'
 import type { ProviderHttp } from './provider-http.js'
 import type { FailureCode } from './oauth-errors.js'
+import type { Simulation } from './simulation.js'
 
 export type { TokenGrant } from '../tokens.js'
 
@@ -110,8 +111,12 @@ export interface Platform {
   revoke (input: RefreshInput): Promise<boolean>
 }
 
-/** One platform module: its self-description, and the factory of its Platform once configured. */
+/**
+ * One platform module: its self-description, the factory of its Platform once configured, and what
+ * the sandbox and the test fakes need to play its provider (built from it in src/sandbox/providers).
+ */
 export interface PlatformModule<N extends string = string> {
   readonly spec: PlatformSpec<N>
+  readonly simulation: Simulation
   create (config: PlatformConfig, http: ProviderHttp): Platform
 }

@@ -1,7 +1,7 @@
 // Every platform, in one list: adding one is a module and a line here. The names, the specs, the
 // configuration variables (config.ts) and the status keys (routes/platforms.ts) all derive from it.
 import { instagramModule } from './instagram.js'
-import type { Platform, PlatformConfig, PlatformSpec } from './platform.js'
+import type { Platform, PlatformConfig, PlatformModule, PlatformSpec } from './platform.js'
 import type { ProviderGate, ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
 import { threadsModule } from './threads.js'
@@ -18,12 +18,17 @@ export function isPlatformName (value: string): value is PlatformName {
 }
 
 /**
- * Each platform built from its loaded configuration, on one set of provider connections; `gateFor`:
- * each platform's own gate on them (the fleet's budget counts per client id).
+ * Each platform built from its loaded configuration, on one set of provider connections. `modules`
+ * are the registry's unless given (a test's extra platform module, through AppOptions); `gateFor`:
+ * each platform's own gate on the connections (the fleet's budget counts per client id).
  */
 export function createPlatforms (
-  configs: Readonly<Record<PlatformName, PlatformConfig>>, http: ProviderHttp, gateFor?: (name: PlatformName) => ProviderGate
+  configs: Readonly<Record<string, PlatformConfig>>, http: ProviderHttp, modules: readonly PlatformModule[] = PLATFORM_MODULES, gateFor?: (name: string) => ProviderGate
 ): Readonly<Record<PlatformName, Platform>> {
-  const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(configs[m.spec.name], gateFor === undefined ? http : { ...http, gate: gateFor(m.spec.name) })] as const)
+  const entries = modules.map((m) => {
+    const config = configs[m.spec.name]
+    if (config === undefined) throw new Error(`${m.spec.name}: no configuration loaded for this platform module`)
+    return [m.spec.name, m.create(config, gateFor === undefined ? http : { ...http, gate: gateFor(m.spec.name) })] as const
+  })
   return Object.fromEntries(entries) as Record<PlatformName, Platform>
 }

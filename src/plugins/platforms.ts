@@ -3,7 +3,7 @@
 // (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import type { Platform } from '../platforms/platform.js'
+import type { Platform, PlatformModule } from '../platforms/platform.js'
 import { createProviderGate } from '../budget/provider-gate.js'
 import { createProviderHttp } from '../platforms/provider-http.js'
 import { createPlatforms, type PlatformName } from '../platforms/registry.js'
@@ -14,13 +14,18 @@ declare module 'fastify' {
   }
 }
 
-const platformsPlugin: FastifyPluginAsync = async (app) => {
+export interface PlatformsPluginOptions {
+  /** The platform modules served, the registry's unless given (AppOptions.platformModules). */
+  readonly modules?: readonly PlatformModule[] | undefined
+}
+
+const platformsPlugin: FastifyPluginAsync<PlatformsPluginOptions> = async (app, opts) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
   // Every call of a platform passes its gate: the fleet's budget counts it and sees its answer.
   // (app.ts registers the budget first; an instance without one, a plugin test, has no gate.)
   const gateOptions = { onUseWaitMs: app.config.run.providerBudgetWaitMs, log: app.log.child({ component: 'budget' }) }
   const gateFor = app.hasDecorator('providerBudget') ? (name: string) => createProviderGate(app.providerBudget, name, gateOptions) : undefined
-  app.decorate('platforms', createPlatforms(app.config.platforms, http, gateFor))
+  app.decorate('platforms', createPlatforms(app.config.platforms, http, opts.modules, gateFor))
 }
 
 export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })
