@@ -92,15 +92,15 @@ t.test('Retry-After: 20 seen by one instance pauses the platform on the other, f
   await a.observe('reddit', { status: 429, headers: new Headers({ 'retry-after': '20' }) })
   const item = await table.dynamo.doc.send(new GetCommand({ TableName: table.name, Key: budgetKey('reddit'), ConsistentRead: true }))
   const until = item.Item?.pausedUntilMs as number
-  t.ok(Math.abs(until - (clock.now() + 20_000)) < 1_000, 'paused 20 s from the answer')
+  t.ok(until <= clock.now() + 20_000 && until > clock.now() + 15_000, 'paused 20 s from the answer')
   const paused = await b.take('reddit', 'on_use')
   t.match(paused, { ok: false, reason: 'paused' })
-  t.ok(!paused.ok && paused.retryAfterMs > 18_000 && paused.retryAfterMs <= 20_000)
+  t.ok(!paused.ok && paused.retryAfterMs > 15_000 && paused.retryAfterMs <= 20_000)
   t.match(await uncapped.take('reddit', 'on_use'), { ok: false, reason: 'paused' }, 'an uncapped platform obeys the pause too')
   t.match(await b.take('tiktok', 'on_use'), { ok: true }, 'other platforms go on')
-  clock.advance(19_000)
+  clock.advance(until - 3_000 - clock.now())
   t.match(await b.take('reddit', 'cron'), { ok: false, reason: 'paused' })
-  clock.advance(1_500)
+  clock.advance(until + 500 - clock.now())
   t.match(await b.take('reddit', 'cron'), { ok: true }, 'the pause ended')
   // A shorter push-back later never cuts a longer pause short.
   await a.observe('reddit', { status: 429, headers: new Headers({ 'retry-after': '30' }) })
@@ -118,16 +118,19 @@ t.test('Reddit\'s own headers: remaining 0.0 with a reset, a 429 with only the r
     const d = await other.take(platform, 'on_use')
     return d.ok ? 0 : d.retryAfterMs
   }
+  // The clock runs with wall time and DynamoDB Local may take seconds on a loaded machine: the pause
+  // left is the announced one less what that took, never more.
+  const about = (ms: number, expectedMs: number): boolean => ms <= expectedMs && ms > expectedMs - 5_000
   await budget.observe('p1', { status: 200, headers: new Headers({ 'x-ratelimit-remaining': '0.0', 'x-ratelimit-reset': '7', 'x-ratelimit-used': '100' }) })
-  t.ok(Math.abs(await pausedFor('p1') - 7_000) < 500, 'a 200 with nothing left pauses until the reset')
+  t.ok(about(await pausedFor('p1'), 7_000), 'a 200 with nothing left pauses until the reset')
   await budget.observe('p2', { status: 200, headers: new Headers({ 'x-ratelimit-remaining': '12.0', 'x-ratelimit-reset': '300' }) })
   t.equal(await pausedFor('p2'), 0, 'quota left: no pause')
   await budget.observe('p3', { status: 429, headers: new Headers({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '42' }) })
-  t.ok(Math.abs(await pausedFor('p3') - 42_000) < 500, 'a 429 without Retry-After: the reset header')
+  t.ok(about(await pausedFor('p3'), 42_000), 'a 429 without Retry-After: the reset header')
   await budget.observe('p4', { status: 429, headers: new Headers() })
-  t.ok(Math.abs(await pausedFor('p4') - 60_000) < 500, 'a 429 that says nothing: 60 s')
+  t.ok(about(await pausedFor('p4'), 60_000), 'a 429 that says nothing: 60 s')
   await budget.observe('p5', { status: 200, headers: new Headers({ 'x-ratelimit-remaining': '0.0' }) })
-  t.ok(Math.abs(await pausedFor('p5') - 60_000) < 500, 'nothing left and no reset: 60 s')
+  t.ok(about(await pausedFor('p5'), 60_000), 'nothing left and no reset: 60 s')
 })
 
 t.test('two instances whose clocks are 2 s apart keep the cap in every 60 s of real time', async (t) => {
