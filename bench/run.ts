@@ -1,9 +1,9 @@
 // `npm run bench`: the cron refresh against DynamoDB Local and a fake provider in another process.
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
-// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, and rss_growth_mb_100k
-// (a pass over 100,000), and the fleet figures (bench/fleet.ts): pass_speedup_2_instances,
-// fleet_cap_ratio, budget_ddb_units_per_call.
+// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, otel_overhead_ratio
+// (bench/otel-overhead.ts, runnable alone), rss_growth_mb_100k (a pass over 100,000), and the fleet
+// figures (bench/fleet.ts): pass_speedup_2_instances, fleet_cap_ratio, budget_ddb_units_per_call.
 // Arguments pick figures: `npm run bench -- fleet_cap_ratio` runs that one alone; `-- fleet` the three
 // fleet figures; none, all of them.
 // Not a test: the figures and the command that produced them go in docs/performance.md.
@@ -27,6 +27,7 @@ import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
 import { budgetUnitsPerCall, fleetCapRatio, passSpeedup } from './fleet.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
+import { otelOverhead } from './otel-overhead.js'
 import { seedDue, type SeedGrant } from './seed.js'
 import { webhookDrain } from './webhook-drain.js'
 
@@ -261,6 +262,12 @@ try {
   const drain = await webhookDrain({ endpoint, table: newTable(), cipher, encryptionKey })
   log(`webhook drain: ${drain.events} events written in ${Math.round(drain.writeMs)} ms, drained in ${Math.round(drain.drainMs)} ms; ${drain.deliveries} deliveries of ${drain.uniqueIds} webhook-ids`)
   process.stdout.write(`webhook_drain_per_s: ${(drain.events / (drain.drainMs / 1000)).toFixed(1)}\n`)
+
+  // 1e. /api/platforms/status on the real server process, tracing on (exporting to a local OTLP receiver) ÷ off.
+  log(`load before the tracing overhead: ${loadAverage()}`)
+  const otel = await otelOverhead({ endpoint, table: newTable(), encryptionKey })
+  log(`tracing off: ${JSON.stringify(otel.off)}; on: ${JSON.stringify(otel.on)}; ${otel.exports} OTLP exports, ${otel.exportedBytes} bytes`)
+  process.stdout.write(`otel_overhead_ratio: ${(otel.on.reqPerSec / otel.off.reqPerSec).toFixed(3)}\n`)
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()

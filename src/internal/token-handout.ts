@@ -11,6 +11,7 @@ import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, typ
 import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
+import { withSpan } from '../telemetry/tracing.js'
 
 export const HANDOUT_OUTCOMES = {
   token: 'token',
@@ -21,7 +22,7 @@ export const HANDOUT_OUTCOMES = {
 } as const
 
 /** Why a token was handed out as it was, in words (the audit line carries it). */
-export const HANDOUT_REASONS = {
+const HANDOUT_REASONS = {
   fresh: 'fresh',
   refreshed: 'refreshed',
   refreshedByOther: 'refreshed_by_other',
@@ -31,13 +32,13 @@ export const HANDOUT_REASONS = {
   notConfiguredStillValid: 'not_configured_still_valid',
   claimHolderSilent: 'claim_holder_silent'
 } as const
-export type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
+type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
 
 /** Why no usable token could be handed out: ours, or the refresh's own code or reason. */
 const UNAVAILABLE_REASONS = { notConfigured: 'not_configured', refreshFailed: 'refresh_failed' } as const
 type UnavailableReason = typeof UNAVAILABLE_REASONS[keyof typeof UNAVAILABLE_REASONS] | RefreshErrorCode | TokenReason
 
-export type HandoutResult =
+type HandoutResult =
   | {
     readonly kind: typeof HANDOUT_OUTCOMES.token
     readonly accessToken: string
@@ -56,7 +57,7 @@ export type HandoutResult =
     readonly retryAfterMs?: number | undefined
   }
 
-export interface TokenHandoutOptions {
+interface TokenHandoutOptions {
   readonly store: TokenStore
   readonly platforms: Readonly<Record<string, Platform>>
   readonly now: () => number
@@ -76,7 +77,7 @@ export interface TokenHandoutOptions {
   readonly pollMs?: number | undefined
 }
 
-export interface HandOutOptions {
+interface HandOutOptions {
   /** Refresh even if not near expiry (the caller's provider refused this token). */
   readonly force?: boolean | undefined
 }
@@ -183,7 +184,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     return flight
   }
 
-  return {
+  const untraced: TokenHandout = {
     inFlight: () => flights.size,
 
     async handOut (key, options = {}) {
@@ -211,5 +212,15 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       }
       return await shared(platform, record, decision, force)
     }
+  }
+
+  // A span per handout (a child of the request's): the platform and what was answered, never the token.
+  return {
+    inFlight: untraced.inFlight,
+    handOut: async (key, options) => await withSpan('token.handout', { 'handout.platform': key.platform, 'handout.force': options?.force === true }, async (span) => {
+      const result = await untraced.handOut(key, options)
+      span.setAttributes({ 'handout.outcome': result.kind, 'handout.reason': 'reason' in result ? result.reason : undefined })
+      return result
+    })
   }
 }

@@ -11,6 +11,7 @@ import { retry, type RetryPolicy } from '../store/retry.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure } from '../store/claimed-writes.js'
 import type { TokenStore } from '../store/token-store.js'
+import { withSpan } from '../telemetry/tracing.js'
 import { nextAttemptAtMs } from './backoff.js'
 import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type Decision, type DecisionReason, type DueRules } from './due.js'
 
@@ -25,7 +26,7 @@ export interface RefreshLogger {
 export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skipped'
 
 /** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (claimed-writes.ts). */
-export const TOKEN_REASONS = {
+const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
   providerPaused: 'provider_paused',
@@ -64,7 +65,7 @@ export interface TokenResult {
 }
 
 /** An item as a consistent read just saw it (`record` undefined: no item). */
-export interface KnownItem {
+interface KnownItem {
   readonly record: TokenRecord | undefined
 }
 
@@ -100,6 +101,17 @@ export interface RefreshOneContext {
  * again on the item it saw (returned by the failed condition), once.
  */
 export async function refreshOne (
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
+): Promise<TokenResult> {
+  // A span per token (a child of the run's, or of the handout's): its platform and outcome code.
+  return await withSpan('refresh.token', { 'refresh.platform': key.platform }, async (span) => {
+    const result = await refreshOneUntraced(ctx, platform, key, claimId, known)
+    span.setAttributes({ 'refresh.outcome': result.outcome, 'refresh.reason': result.reason, 'refresh.error_code': result.errorCode })
+    return result
+  })
+}
+
+async function refreshOneUntraced (
   ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
 ): Promise<TokenResult> {
   const { store, log } = ctx
