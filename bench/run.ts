@@ -2,8 +2,10 @@
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
 // internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, otel_overhead_ratio
-// (bench/otel-overhead.ts, runnable alone), and rss_growth_mb_100k
-// (a pass over 100,000).
+// (bench/otel-overhead.ts, runnable alone), rss_growth_mb_100k (a pass over 100,000), and the fleet
+// figures (bench/fleet.ts): pass_speedup_2_instances, fleet_cap_ratio, budget_ddb_units_per_call.
+// Arguments pick figures: `npm run bench -- fleet_cap_ratio` runs that one alone; `-- fleet` the three
+// fleet figures; none, all of them.
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -23,6 +25,7 @@ import { createDynamoClients, type DynamoClients } from '../src/store/dynamodb-c
 import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
+import { budgetUnitsPerCall, fleetCapRatio, passSpeedup } from './fleet.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
 import { otelOverhead } from './otel-overhead.js'
 import { seedDue, type SeedGrant } from './seed.js'
@@ -38,6 +41,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP_TOKENS ?? 2_000)
 const LATENCY_MS = 100
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const SECRET = randomUUID()
+const FLEET_FIGURES = ['pass_speedup_2_instances', 'fleet_cap_ratio', 'budget_ddb_units_per_call'] as const
+const picked = new Set(process.argv.slice(2).flatMap((a) => a === 'fleet' ? [...FLEET_FIGURES] : [a]))
+const wants = (figure: string): boolean => picked.size === 0 || picked.has(figure)
+/** The figures measured before the fleet's: one run of all or none of them (they share their tables). */
+const RUN_SINGLE_INSTANCE_FIGURES = picked.size === 0 || [...picked].some((f) => !(FLEET_FIGURES as readonly string[]).includes(f))
 const MIN = 60_000
 
 setFlagsFromString('--expose-gc')
@@ -166,7 +174,7 @@ const encryptionKey = generateEncryptionKey('bench')
 const cipher = createCipher(loadConfig({ COOKIE_SECRET: 'x'.repeat(32), TOKEN_ENCRYPTION_KEY: encryptionKey, APP_URL: 'https://bench.invalid' }).encryptionKeys)
 const tables: string[] = []
 const admin = createDynamoClients({ region: 'us-east-1', endpoint })
-const provider = await startProvider(WARMUP + SMALL + LARGE, LATENCY_MS)
+const provider = RUN_SINGLE_INSTANCE_FIGURES ? await startProvider(WARMUP + SMALL + LARGE, LATENCY_MS) : undefined
 /** A name for a table of its own, deleted at the end of the run. */
 function newTable (): string {
   const table = `bench-${randomUUID().slice(0, 8)}`
@@ -188,6 +196,18 @@ async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
   return table
 }
 try {
+  // The fleet figures, side by side in this run (bench/fleet.ts).
+  const fleet = { endpoint, cipher, encryptionKey, newTable }
+  if (wants('budget_ddb_units_per_call')) process.stdout.write(`budget_ddb_units_per_call: ${(await budgetUnitsPerCall(fleet)).toFixed(3)}\n`)
+  if (wants('fleet_cap_ratio')) {
+    log(`load before fleet_cap_ratio: ${loadAverage()}`)
+    process.stdout.write(`fleet_cap_ratio: ${(await fleetCapRatio(fleet, Number(process.env.BENCH_CAP_SECONDS ?? 130))).toFixed(3)}\n`)
+  }
+  if (wants('pass_speedup_2_instances')) {
+    log(`load before pass_speedup_2_instances: ${loadAverage()}`)
+    process.stdout.write(`pass_speedup_2_instances: ${(await passSpeedup(fleet, Number(process.env.BENCH_SPEEDUP_TOKENS ?? 10_000))).toFixed(3)}\n`)
+  }
+  if (provider === undefined) throw new Skip()
   // 0. Warm-up, not measured.
   if (WARMUP > 0) {
     const warm = await seededTable(provider.grants.splice(0, WARMUP))
@@ -274,7 +294,7 @@ try {
 } finally {
   for (const table of tables) await admin.client.send(new DeleteTableCommand({ TableName: table })).catch(() => {})
   admin.client.destroy()
-  provider.child.stdin.end()
-  provider.child.kill('SIGTERM')
+  provider?.child.stdin.end()
+  provider?.child.kill('SIGTERM')
   await embedded?.stop()
 }

@@ -11,7 +11,7 @@ import type { PlatformSpec } from '../src/platforms/platform.js'
 import type { PlatformName } from '../src/platforms/registry.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
 import { decideRefresh, dueAtAfterWrite, handoutDueRules, platformDueRules, queryHorizonMs, type DueRules, type RefreshMode } from '../src/refresh/due.js'
-import { createRateLimiter, type RateLimiter } from '../src/refresh/limiter.js'
+import { createBudgetModel, type BudgetModel } from './budget-model.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import type { TokenRecord } from '../src/store/token-item.js'
 
@@ -47,13 +47,15 @@ const HOURS = Number(args.hours)
 const ACTIVE_SHARE = Number(args['active-share'])
 const USE_INTERVAL_S = Math.round(Number(args['use-interval-min']) * 60)
 const CONCURRENCY = Number(args.concurrency)
-/** Runners sharing one pass (a sharded pass: one lease per index shard); the cap stays one per client id. */
+/** Instances sharing one pass (REFRESH_PARTS, one lease per part); the cap stays one per client id, fleet-wide. */
 const RUNNERS = Number(args.runners)
+// REFRESH_PARTS: the runners are instances sharing each pass in parts (parts.ts); the provider budget
+// (budget-model.ts) is one for all of them, as its DynamoDB item is.
 const LATENCY_MS = Number(args['latency-ms'])
 if (LIFETIMES.tiktok !== undefined) LIFETIMES.tiktok.accessMs = Number(args['tiktok-access-hours']) * HOUR
 
 /** The service's configuration with its defaults, only the mode set per run (and the platform configured). */
-function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules: DueRules, intervalMs: number, runBudgetMs: number, minTtlMs: number, perMinute?: number | undefined } {
+function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules: DueRules, intervalMs: number, runBudgetMs: number, minTtlMs: number, perMinute?: number | undefined, cronPerMinute?: number | undefined } {
   const p = spec.envPrefix
   const config = loadConfig({
     COOKIE_SECRET: 'x'.repeat(32),
@@ -71,7 +73,8 @@ function rulesFor (spec: PlatformSpec<PlatformName>, mode: RefreshMode): { rules
     intervalMs: config.run.intervalMs,
     runBudgetMs: config.run.runBudgetMs,
     minTtlMs: config.run.tokenMinTtlMs,
-    perMinute: platform.requestsPerMinute
+    perMinute: platform.requestsPerMinute,
+    cronPerMinute: platform.cronRequestsPerMinute
   }
 }
 
@@ -98,6 +101,11 @@ interface Figures {
   budgetDeferred: number
   /** Calls of the internal route whose refresh the cap held back (each call counted). */
   useCapped: number
+  /** The fleet budget's conditional writes (capped platforms: one per call granted or refused by its condition). */
+  budgetWrites: number
+  /** The most provider calls in any 60 s, and the cap ('-' when none). */
+  peakPerMinute: number
+  cap: number | undefined
 }
 
 /** A mutable record the decision code reads (one object, refilled per account: no million objects). */
@@ -119,15 +127,14 @@ function scratchRecord (platform: string): { -readonly [K in keyof TokenRecord]:
 }
 
 async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetime: { accessMs: number, refreshMs?: number }, mode: RefreshMode): Promise<Figures> {
-  const { rules, intervalMs, runBudgetMs, minTtlMs, perMinute } = rulesFor(spec, mode)
+  const { rules, intervalMs, runBudgetMs, minTtlMs, perMinute, cronPerMinute } = rulesFor(spec, mode)
   const refreshMs = lifetime.refreshMs
   // Virtual time in ms from the start of the measured day; a warm-up day first settles the phases.
   const warmupMs = DAY
   const endMs = HOURS * HOUR
   let nowMs = -warmupMs
-  const clock = { now: () => nowMs, sleep: async (ms: number) => { nowMs += ms } }
-  // Requests to the provider's token endpoint share one cap per client id (cron and use alike).
-  const limiter: RateLimiter | undefined = perMinute === undefined ? undefined : createRateLimiter(perMinute, clock)
+  // Every call with the client id shares one fleet-wide budget; the cron takes at most its share.
+  const limiter: BudgetModel | undefined = perMinute === undefined ? undefined : createBudgetModel(perMinute, cronPerMinute ?? Math.floor(perMinute / 2))
 
   const expiresAt = new Float64Array(N)
   const issuedAt = new Float64Array(N)
@@ -168,7 +175,8 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
     return r
   }
 
-  const f: Figures = { platform: name, mode, cronRefreshes: 0, useRefreshes: 0, peakPerSec: 0, peakIndexWritesPerSec: 0, indexWrites: 0, moves: 0, indexEntriesRead: 0, itemsRead: 0, routeReads: 0, lapsed: 0, grantsLost: 0, useFailed: 0, capDeferred: 0, budgetDeferred: 0, useCapped: 0 }
+  const f: Figures = { platform: name, mode, cronRefreshes: 0, useRefreshes: 0, peakPerSec: 0, peakIndexWritesPerSec: 0, indexWrites: 0, moves: 0, indexEntriesRead: 0, itemsRead: 0, routeReads: 0, lapsed: 0, grantsLost: 0, useFailed: 0, capDeferred: 0, budgetDeferred: 0, useCapped: 0, budgetWrites: 0, peakPerMinute: 0, cap: perMinute }
+  let writesAtStart = 0
   const measuring = (): boolean => nowMs >= 0
   let secondRefreshes = 0
   let secondIndexWrites = 0
@@ -256,7 +264,7 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
       const i = run.order[run.next] ?? 0
       const d = decideRefresh(load(i), nowMs, rules)
       if (d.action === 'refresh') {
-        if (limiter !== undefined && !(await takeNow(limiter))) { run.capped = true; break } // waits for the cap's next slot
+        if (limiter !== undefined && !limiter.take('cron', nowMs)) { run.capped = true; break } // waits for the cap's next slot
         run.capped = false
         run.credit -= 1
         refresh(i, false)
@@ -289,12 +297,8 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
     run = undefined
   }
 
-  /** The service's limiter with its deadline at now: a slot free now, or none (no virtual sleep). */
-  async function takeNow (l: RateLimiter): Promise<boolean> {
-    return await l.take(nowMs)
-  }
-
   for (let s = 0; nowMs < endMs; s++, nowMs += SEC) {
+    if (nowMs === 0) writesAtStart = limiter?.writes ?? 0
     if (Math.round(nowMs) % intervalMs === 0) startRun()
     await runSecond()
     for (const a of byPhase[s % USE_INTERVAL_S] ?? []) {
@@ -303,7 +307,7 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
       if ((expiresAt[i] ?? 0) - nowMs > minTtlMs) continue // fresh: handed out as is (no decision needed)
       const d = decideRefresh(load(i), nowMs, useRules)
       if (d.action !== 'refresh') continue
-      if (limiter !== undefined && !(await takeNow(limiter))) {
+      if (limiter !== undefined && !limiter.take('on_use', nowMs)) {
         if (measuring()) {
           f.useCapped++
           if ((expiresAt[i] ?? 0) <= nowMs) f.useFailed++ // expired and no slot: 503 provider_unavailable
@@ -321,6 +325,8 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
     secondIndexWrites = 0
   }
   endRun()
+  f.budgetWrites = (limiter?.writes ?? 0) - writesAtStart
+  f.peakPerMinute = limiter?.peakPerMinute ?? 0
   // Still expired at the end of the day, never refreshed since: lapsed too (eager's promise is a valid
   // access token at all times; on_demand's is a live grant).
   for (let i = 0; i < N; i++) {
@@ -334,14 +340,18 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
 const UNITS = { itemRru: 1, entryRru: 0.01, routeRru: 1, itemWru: 2 }
 const PRICE = { rruPerMillion: 0.125, wruPerMillion: 0.625 }
 const costs: Array<{ platform: string, mode: string, rru: number, wru: number, usd: string }> = []
+/** The budget of an uncapped platform: each instance reads the pause item (eventually consistent, 0.5 RRU) once a second. */
+const PAUSE_READS_PER_DAY = 86_400 * 0.5
 function cost (f: Figures, perDay: (x: number) => number): void {
-  const rru = perDay(f.itemsRead * UNITS.itemRru + f.indexEntriesRead * UNITS.entryRru + f.routeReads * UNITS.routeRru)
-  // A refresh: the claim and the write of its answer (2 base-table writes); a move: 1; index writes as counted.
-  const wru = perDay((2 * (f.cronRefreshes + f.useRefreshes) + f.moves) * UNITS.itemWru + f.indexWrites)
+  const budgetRru = f.cap === undefined ? RUNNERS * PAUSE_READS_PER_DAY * HOURS / 24 : 0
+  const rru = perDay(f.itemsRead * UNITS.itemRru + f.indexEntriesRead * UNITS.entryRru + f.routeReads * UNITS.routeRru + budgetRru)
+  // A refresh: the claim and the write of its answer (2 base-table writes); a move: 1; index writes as
+  // counted; the budget: 1 WRU per conditional write (its item stays under 1 KB, measured: budget_ddb_units_per_call).
+  const wru = perDay((2 * (f.cronRefreshes + f.useRefreshes) + f.moves) * UNITS.itemWru + f.indexWrites + f.budgetWrites)
   costs.push({ platform: f.platform, mode: f.mode, rru, wru, usd: (30 * (rru * PRICE.rruPerMillion + wru * PRICE.wruPerMillion) / 1e6).toFixed(2) })
 }
 
-const header = ['platform', 'mode', 'refreshes/day', 'by cron', 'on use', 'peak refreshes/s', 'index writes/s/partition (peak)', 'index writes/day', 'run: index entries + items read/day', 'route reads/day', 'lapsed', 'grants lost', 'use calls capped', 'use failed', 'backlog: cap', 'backlog: budget']
+const header = ['platform', 'mode', 'refreshes/day', 'by cron', 'on use', 'peak refreshes/s', 'index writes/s/partition (peak)', 'index writes/day', 'run: index entries + items read/day', 'route reads/day', 'lapsed', 'grants lost', 'use calls capped', 'use failed', 'backlog: cap', 'backlog: budget', 'budget writes/day', 'calls/min peak vs cap']
 process.stdout.write(`# ${N} accounts per platform, ${HOURS} h after a 24 h warm-up, ${Math.round(ACTIVE_SHARE * 100)} % in active use (a call every ${USE_INTERVAL_S / 60} min), ${CONCURRENCY} provider calls in flight at ${LATENCY_MS} ms each, ${RUNNERS} runner(s) per pass\n`)
 process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`)
 const t0 = performance.now()
@@ -352,7 +362,7 @@ for (const name of String(args.platforms).split(',')) {
   for (const mode of String(args.modes).split(',') as RefreshMode[]) {
     const f = await simulate(name, spec, lifetime, mode)
     const perDay = (x: number): number => Math.round(x * 24 / HOURS)
-    const row = [name, mode, perDay(f.cronRefreshes + f.useRefreshes), perDay(f.cronRefreshes), perDay(f.useRefreshes), f.peakPerSec, f.peakIndexWritesPerSec, perDay(f.indexWrites), perDay(f.indexEntriesRead + f.itemsRead), perDay(f.routeReads), f.lapsed, f.grantsLost, f.useCapped, f.useFailed, f.capDeferred, f.budgetDeferred]
+    const row = [name, mode, perDay(f.cronRefreshes + f.useRefreshes), perDay(f.cronRefreshes), perDay(f.useRefreshes), f.peakPerSec, f.peakIndexWritesPerSec, perDay(f.indexWrites), perDay(f.indexEntriesRead + f.itemsRead), perDay(f.routeReads), f.lapsed, f.grantsLost, f.useCapped, f.useFailed, f.capDeferred, f.budgetDeferred, perDay(f.budgetWrites), f.cap === undefined ? 'no cap' : `${f.peakPerMinute} / ${f.cap}`]
     process.stdout.write(`| ${row.join(' | ')} |\n`)
     cost(f, perDay)
   }

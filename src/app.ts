@@ -8,6 +8,7 @@ import helmet from '@fastify/helmet'
 import configPlugin from './plugins/config.js'
 import identityPlugin from './plugins/identity.js'
 import platformsPlugin from './plugins/platforms.js'
+import providerBudgetPlugin from './plugins/provider-budget.js'
 import refreshRunnerPlugin from './plugins/refresh-runner.js'
 import runLockPlugin from './plugins/run-lock.js'
 import storePlugin from './plugins/store.js'
@@ -55,6 +56,8 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   })
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
+  // The fleet's provider budget, before the platforms whose every call it counts.
+  await instance.register(providerBudgetPlugin)
   await instance.register(platformsPlugin, { modules: opts.platformModules })
   // The cron run lock, and this process's refresh runs (stopped cleanly on close).
   await instance.register(runLockPlugin)

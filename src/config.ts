@@ -49,6 +49,10 @@ export interface Config {
     /** Unset: provider-http's DEFAULT_USER_AGENT. */
     readonly providerUserAgent?: string | undefined
     readonly tokenMinTtlMs: number
+    /** PROVIDER_BUDGET_WAIT_MS. */
+    readonly providerBudgetWaitMs: number
+    /** REFRESH_PARTS: 1 = one instance runs the whole pass. */
+    readonly refreshParts: number
     readonly internalForceCooldownMs: number
     readonly needsReauthRetentionDays: number
     /** Derived, here once: interval + run budget, the time a token waits between two runs at worst (due.ts). */
@@ -157,6 +161,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>, o
       providerTimeoutMs: num('PROVIDER_TIMEOUT_MS'),
       providerUserAgent: str('PROVIDER_USER_AGENT'),
       tokenMinTtlMs: num('TOKEN_MIN_TTL_MS'),
+      providerBudgetWaitMs: num('PROVIDER_BUDGET_WAIT_MS'),
+      refreshParts: num('REFRESH_PARTS'),
       needsReauthRetentionDays: num('NEEDS_REAUTH_RETENTION_DAYS'),
       internalForceCooldownMs: num('INTERNAL_FORCE_COOLDOWN_MS'),
       lapseMarginMs,

@@ -41,6 +41,8 @@ const SERVICE_SCHEMA = {
   REFRESH_RUN_BUDGET_MS: Int(240_000, 'longest a refresh run may last', 1_000),
   REFRESH_INTERVAL_MS: Int(30 * 60_000, 'how often the schedulers call the cron route (for the lapse rule)', 60_000),
   PROVIDER_TIMEOUT_MS: Int(10_000, 'timeout of each provider HTTP call', 100),
+  PROVIDER_BUDGET_WAIT_MS: Int(2_000, 'a call on use (internal route, proxy, connect, disconnect) waits this long at most for room in the provider budget before it answers with Retry-After'),
+  REFRESH_PARTS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'each platform\'s due tokens are split into this many parts, each under its own lease, so several instances refresh one pass in parallel (1: one instance runs the whole pass)' }),
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),

@@ -38,9 +38,10 @@ export function platformSchema (spec: PlatformSpec): Record<string, TSchema> {
     const real = spec.defaultUrls[key]
     schema[urlVar(spec, key)] = Type.Optional(HttpUrl(`${name} ${URL_MEANING[key]}${real === undefined ? ' (none by default)' : ` (default ${real})`}`))
   }
-  if (spec.requestsPerMinute !== undefined) {
-    schema[v('REQUESTS_PER_MINUTE')] = Int(spec.requestsPerMinute, `${name} provider calls a minute at most (the provider's published cap)`, 1)
-  }
+  schema[v('REQUESTS_PER_MINUTE')] = spec.requestsPerMinute === undefined
+    ? Type.Optional(Type.Integer({ minimum: 1, description: `${name} provider calls a minute at most, for the whole fleet (unset: no cap; ${name} publishes none)` }))
+    : Int(spec.requestsPerMinute, `${name} provider calls a minute at most, for the whole fleet (the provider's published cap per client id)`, 1)
+  schema[v('CRON_REQUESTS_PER_MINUTE')] = Type.Optional(Type.Integer({ minimum: 0, description: `the cron's share of ${v('REQUESTS_PER_MINUTE')}; the rest is kept for calls on use (default half the cap)` }))
   return schema
 }
 
@@ -99,7 +100,9 @@ export function platformConfig (spec: PlatformSpec, env: EnvReader, lapseMarginM
     urls: urls as unknown as PlatformUrls,
     refreshWindowMs,
     refreshConcurrency: env.num(v('REFRESH_CONCURRENCY')),
-    requestsPerMinute: spec.requestsPerMinute === undefined ? undefined : env.num(v('REQUESTS_PER_MINUTE')),
+    // Unset optional numbers read as NaN.
+    requestsPerMinute: Number.isFinite(env.num(v('REQUESTS_PER_MINUTE'))) ? env.num(v('REQUESTS_PER_MINUTE')) : undefined,
+    cronRequestsPerMinute: Number.isFinite(env.num(v('CRON_REQUESTS_PER_MINUTE'))) ? env.num(v('CRON_REQUESTS_PER_MINUTE')) : undefined,
     refreshMode: env.str(v('REFRESH_MODE')) === 'on_demand' ? 'on_demand' : 'eager',
     grantWindowMs: env.num(v('GRANT_WINDOW_MS')),
     keepaliveMs: env.num(v('KEEPALIVE_MS'))

@@ -5,6 +5,7 @@
 // (re-reading, at most the claim lease). The route (routes/internal.ts) maps the typed outcomes to HTTP.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { Platform } from '../platforms/platform.js'
 import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, type Decision } from '../refresh/due.js'
 import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
@@ -49,7 +50,12 @@ type HandoutResult =
     readonly reason: HandoutReason
   }
   | { readonly kind: typeof HANDOUT_OUTCOMES.notConnected | typeof HANDOUT_OUTCOMES.unknownPlatform | typeof HANDOUT_OUTCOMES.needsReauth }
-  | { readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable, readonly reason: UnavailableReason }
+  | {
+    readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable
+    readonly reason: UnavailableReason
+    /** When asking again may help (the budget's room, the pause's end, the token's backoff). */
+    readonly retryAfterMs?: number | undefined
+  }
 
 interface TokenHandoutOptions {
   readonly store: TokenStore
@@ -64,6 +70,9 @@ interface TokenHandoutOptions {
   /** The cron's lapse margin: with the platform's rules it gives the index value a refresh stores. */
   readonly lapseMarginMs: number
   readonly retentionDays: number
+  /** The fleet's provider budget: a refresh on read is a call on use, waiting up to `budgetWaitMs` for room. */
+  readonly budget?: ProviderBudget | undefined
+  readonly budgetWaitMs?: number | undefined
   /** How often a caller waiting for another instance's claim re-reads the item. */
   readonly pollMs?: number | undefined
 }
@@ -102,9 +111,10 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** What is stored is all there is: the token while it is valid, else the provider's outage shows. */
-  function stored (record: TokenRecord, reason: HandoutReason, unavailable: UnavailableReason): HandoutResult {
+  function stored (record: TokenRecord, reason: HandoutReason, unavailable: UnavailableReason, retryAfterMs?: number): HandoutResult {
     if (record.expiresAtMs !== undefined && record.expiresAtMs > now()) return tokenOf(record, false, reason)
-    return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable }
+    const backoffMs = record.nextAttemptAtMs === undefined ? undefined : record.nextAttemptAtMs - now()
+    return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable, retryAfterMs: retryAfterMs ?? (backoffMs !== undefined && backoffMs > 0 ? backoffMs : undefined) }
   }
 
   /**
@@ -137,12 +147,13 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     if (current.claimUntilMs !== undefined && current.claimUntilMs >= now()) return awaitClaimHolder(current)
     if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? UNAVAILABLE_REASONS.refreshFailed)
-    if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason)
+    if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason, result.retryAfterMs)
     // Skipped: another writer made it fresh (or lost a race to one); hand out what it wrote.
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
 
   async function refreshNow (platform: Platform, record: TokenRecord, decision: Decision, force: boolean): Promise<HandoutResult> {
+    const { budget } = opts
     const ctx: RefreshOneContext = {
       store,
       now,
@@ -152,7 +163,9 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
       platformRules: platformDueRules(platform.config, platform.spec, opts.lapseMarginMs),
       claimLeaseMs: opts.claimLeaseMs,
-      retentionDays: opts.retentionDays
+      retentionDays: opts.retentionDays,
+      priority: 'on_use',
+      takeBudget: budget === undefined ? undefined : async () => await budget.take(platform.name, 'on_use', { waitMs: opts.budgetWaitMs ?? 0 })
     }
     // The item as read and the decision made on it: refreshOne goes straight to the claim.
     const result = await refreshOne(ctx, platform, record, `internal:${randomUUID()}`, { record, decision })

@@ -19,7 +19,7 @@ export const URL_KEYS = Object.keys(URL_SETTINGS) as UrlKey[]
 export type PlatformSetting =
   | 'CLIENT_ID' | 'CLIENT_SECRET' | 'REDIRECT_URI' | 'SCOPES'
   | 'REFRESH_WINDOW_MS' | 'REFRESH_CONCURRENCY' | 'REFRESH_MODE' | 'GRANT_WINDOW_MS' | 'KEEPALIVE_MS'
-  | 'REQUESTS_PER_MINUTE'
+  | 'REQUESTS_PER_MINUTE' | 'CRON_REQUESTS_PER_MINUTE'
   | `${typeof URL_SETTINGS[UrlKey]}_URL`
 
 export type NamedSpec = Pick<PlatformSpec, 'envPrefix' | 'clientIdVar'>

@@ -1,7 +1,7 @@
 // Turns what a provider answered (or failed to answer) into our stable failure codes, and the
 // connect flow's ProviderError. Only codes travel: never a provider body, a token or a URL.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 (OAuth error codes)
-import { parseRetryAfterMs, ProviderTransportError, type ProviderAnswer } from './provider-http.js'
+import { parseRetryAfterMs, ProviderRefusedError, ProviderTransportError, REFUSAL_REASONS, type ProviderAnswer } from './provider-http.js'
 
 /** OAuth `error` values that mean this grant is dead: only these ever mark a token needs_reauth. */
 const PERMANENT_OAUTH_ERRORS = ['invalid_grant', 'invalid_client', 'unauthorized_client'] as const
@@ -20,8 +20,15 @@ export const FAILURE_CODES = {
   providerError: 'provider_error',
   missingRefreshToken: 'missing_refresh_token',
   /** Not the provider's doing: a Graph platform configured without its long-lived exchange URL. */
-  noExchangeUrl: 'no_exchange_url'
+  noExchangeUrl: 'no_exchange_url',
+  /** The fleet's budget kept the call from leaving (src/budget): deferred, never the token's failure. */
+  providerPaused: 'provider_paused',
+  rateCap: 'rate_cap',
+  budgetUnavailable: 'budget_unavailable'
 } as const
+
+/** The failure codes of a call the budget never let out. */
+export const REFUSAL_CODES: readonly string[] = [FAILURE_CODES.providerPaused, FAILURE_CODES.rateCap, FAILURE_CODES.budgetUnavailable]
 
 /** Our failure codes: FAILURE_CODES, an OAuth `error` we keep (`invalid_grant`, `oauth_<x>`), `graph_<n>`. */
 export type FailureCode =
@@ -67,9 +74,16 @@ export function statusFailure (answer: ProviderAnswer, nowMs: number, resetHeade
   return transient(answer.status >= 300 ? FAILURE_CODES.http3xx : FAILURE_CODES.malformed)
 }
 
+const REFUSAL_FAILURES = {
+  [REFUSAL_REASONS.paused]: FAILURE_CODES.providerPaused,
+  [REFUSAL_REASONS.noRoom]: FAILURE_CODES.rateCap,
+  [REFUSAL_REASONS.budgetUnavailable]: FAILURE_CODES.budgetUnavailable
+} as const
+
 /** A thrown error from a request → failure; anything but a transport error is a malformed answer. */
 export function thrownFailure (err: unknown): Failure {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof ProviderRefusedError) return transient(REFUSAL_FAILURES[e.reason], e.retryAfterMs)
     if (e instanceof ProviderTransportError) return transient(e.code)
   }
   return transient(FAILURE_CODES.malformed)

@@ -59,7 +59,10 @@ export interface PlatformConfig {
   /** The effective window (raised by the lapse rule when shorter than interval + run budget). */
   readonly refreshWindowMs: number
   readonly refreshConcurrency: number
+  /** Every call with this client id, fleet-wide, in any 60 s (src/budget); undefined: no cap. */
   readonly requestsPerMinute?: number | undefined
+  /** The cron's share of it (default half). */
+  readonly cronRequestsPerMinute?: number | undefined
   /** eager: the windows; on_demand: the cron keeps grants alive, access tokens are refreshed on use. */
   readonly refreshMode: 'eager' | 'on_demand'
   /** on_demand: a refresh token whose own expiry is this close is refreshed by the cron. */

@@ -15,6 +15,31 @@ export interface ProviderHttp {
   readonly now: () => number
   /** Keep-alive connections to the providers, one pool per scheme. */
   readonly agents: { readonly 'http:': HttpAgent, readonly 'https:': HttpsAgent }
+  /** The platform's share of the fleet's provider budget (src/budget/provider-gate.ts); unset: none. */
+  readonly gate?: ProviderGate | undefined
+}
+
+/** Asked before every call and shown every answer: the one place every call to a provider passes. */
+export interface ProviderGate {
+  /** Resolves when the call may go; throws ProviderRefusedError when it may not (no call is made). */
+  enter (signal?: AbortSignal): Promise<void>
+  /** Every complete answer (a 429 or a spent quota pauses the platform); never throws. */
+  leave (answer: ProviderAnswer): Promise<void>
+}
+
+export const REFUSAL_REASONS = { paused: 'paused', noRoom: 'no_room', budgetUnavailable: 'budget_unavailable' } as const
+export type RefusalReason = typeof REFUSAL_REASONS[keyof typeof REFUSAL_REASONS]
+
+/** The budget kept a call from leaving: the provider never saw it. */
+export class ProviderRefusedError extends Error {
+  readonly reason: RefusalReason
+  readonly retryAfterMs: number
+  constructor (reason: RefusalReason, retryAfterMs: number, cause?: unknown) {
+    super(`provider call not made: ${reason}`, cause === undefined ? {} : { cause })
+    this.name = 'ProviderRefusedError'
+    this.reason = reason
+    this.retryAfterMs = retryAfterMs
+  }
 }
 
 export interface ProviderHttpOptions {
@@ -72,9 +97,18 @@ export class ProviderTransportError extends Error {
 /**
  * One request to a provider, its body read in full under the same deadline (a provider that sends
  * headers and then stalls is a timeout too). Redirects are not followed. An abort of `init.signal`
- * ends it as a timeout. Throws ProviderTransportError, never a socket error.
+ * ends it as a timeout. Throws ProviderTransportError, never a socket error, or ProviderRefusedError
+ * when the platform's gate (the fleet's budget) keeps the call from leaving.
  */
 export async function providerRequest (http: ProviderHttp, url: string | URL, init: RequestInit = {}): Promise<ProviderAnswer> {
+  if (http.gate === undefined) return await requestOnce(http, url, init)
+  await http.gate.enter(init.signal ?? undefined)
+  const answer = await requestOnce(http, url, init)
+  await http.gate.leave(answer)
+  return answer
+}
+
+async function requestOnce (http: ProviderHttp, url: string | URL, init: RequestInit): Promise<ProviderAnswer> {
   const target = URL.canParse(String(url)) ? new URL(url) : undefined
   if (target?.protocol !== 'https:' && target?.protocol !== 'http:') throw new ProviderTransportError('network', new TypeError('not an http(s) URL'))
   // A span per call: method, host and path, never the query (Instagram's refresh carries the token

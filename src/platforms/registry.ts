@@ -2,7 +2,7 @@
 // configuration variables (config.ts) and the status keys (routes/platforms.ts) all derive from it.
 import { instagramModule } from './instagram.js'
 import type { Platform, PlatformConfig, PlatformModule, PlatformSpec } from './platform.js'
-import type { ProviderHttp } from './provider-http.js'
+import type { ProviderGate, ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
 import { threadsModule } from './threads.js'
 import { tiktokModule } from './tiktok.js'
@@ -19,13 +19,16 @@ export function isPlatformName (value: string): value is PlatformName {
 
 /**
  * Each platform built from its loaded configuration, on one set of provider connections. `modules`
- * are the registry's unless given (a test's extra platform module, through AppOptions).
+ * are the registry's unless given (a test's extra platform module, through AppOptions); `gateFor`:
+ * each platform's own gate on the connections (the fleet's budget counts per client id).
  */
-export function createPlatforms (configs: Readonly<Record<string, PlatformConfig>>, http: ProviderHttp, modules: readonly PlatformModule[] = PLATFORM_MODULES): Readonly<Record<PlatformName, Platform>> {
+export function createPlatforms (
+  configs: Readonly<Record<string, PlatformConfig>>, http: ProviderHttp, modules: readonly PlatformModule[] = PLATFORM_MODULES, gateFor?: (name: string) => ProviderGate
+): Readonly<Record<PlatformName, Platform>> {
   const entries = modules.map((m) => {
     const config = configs[m.spec.name]
     if (config === undefined) throw new Error(`${m.spec.name}: no configuration loaded for this platform module`)
-    return [m.spec.name, m.create(config, http)] as const
+    return [m.spec.name, m.create(config, gateFor === undefined ? http : { ...http, gate: gateFor(m.spec.name) })] as const
   })
   return Object.fromEntries(entries) as Record<PlatformName, Platform>
 }

@@ -1,8 +1,10 @@
-// Decorates the instance with the platform registry, on one set of keep-alive provider connections
+// Decorates the instance with the platform registry, on one set of keep-alive provider connections,
+// each platform's calls gated by the fleet's provider budget
 // (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Platform, PlatformModule } from '../platforms/platform.js'
+import { createProviderGate } from '../budget/provider-gate.js'
 import { createProviderHttp } from '../platforms/provider-http.js'
 import { createPlatforms, type PlatformName } from '../platforms/registry.js'
 
@@ -19,7 +21,11 @@ export interface PlatformsPluginOptions {
 
 const platformsPlugin: FastifyPluginAsync<PlatformsPluginOptions> = async (app, opts) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
-  app.decorate('platforms', createPlatforms(app.config.platforms, http, opts.modules))
+  // Every call of a platform passes its gate: the fleet's budget counts it and sees its answer.
+  // (app.ts registers the budget first; an instance without one, a plugin test, has no gate.)
+  const gateOptions = { onUseWaitMs: app.config.run.providerBudgetWaitMs, log: app.log.child({ component: 'budget' }) }
+  const gateFor = app.hasDecorator('providerBudget') ? (name: string) => createProviderGate(app.providerBudget, name, gateOptions) : undefined
+  app.decorate('platforms', createPlatforms(app.config.platforms, http, opts.modules, gateFor))
 }
 
 export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })

@@ -21,8 +21,10 @@ const tokenHandoutPlugin: FastifyPluginAsync = async (app) => {
     forceCooldownMs: run.internalForceCooldownMs,
     claimLeaseMs: run.claimLeaseMs,
     lapseMarginMs: run.lapseMarginMs,
-    retentionDays: run.needsReauthRetentionDays
+    retentionDays: run.needsReauthRetentionDays,
+    budget: app.providerBudget,
+    budgetWaitMs: run.providerBudgetWaitMs
   }))
 }
 
-export default fp(tokenHandoutPlugin, { name: 'token-handout', dependencies: ['config', 'store', 'platforms'] })
+export default fp(tokenHandoutPlugin, { name: 'token-handout', dependencies: ['config', 'store', 'platforms', 'provider-budget'] })

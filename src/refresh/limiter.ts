@@ -1,50 +1,5 @@
-// Bounded concurrency over an async source, and a per-platform request cap (Reddit: 100 a minute per
-// client id). Both measure time on the monotonic clock: durations, not instants.
-import { performance } from 'node:perf_hooks'
-import { setTimeout as sleep } from 'node:timers/promises'
-
-export interface RateLimiter {
-  /** Waits for a slot; false when none frees up before `deadlineMs` (monotonic) or on abort. */
-  take (deadlineMs: number, signal?: AbortSignal): Promise<boolean>
-}
-
-/** The monotonic clock a rate limiter reads and waits on (tests pass one they move by hand). */
-export interface LimiterClock {
-  readonly now: () => number
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
-}
-
-const REAL_CLOCK: LimiterClock = {
-  now: () => performance.now(),
-  sleep: async (ms, signal) => { await sleep(ms, undefined, signal === undefined ? {} : { signal }) }
-}
-
-/** At most `perMinute` starts in any 60 s window (a sliding log: exact, and `perMinute` numbers small). */
-export function createRateLimiter (perMinute: number, clock: LimiterClock = REAL_CLOCK): RateLimiter {
-  const { now } = clock
-  const windowMs = 60_000
-  const starts: number[] = []
-  return {
-    async take (deadlineMs, signal) {
-      for (;;) {
-        if (signal?.aborted === true) return false
-        const t = now()
-        while (starts.length > 0 && (starts[0] ?? 0) <= t - windowMs) starts.shift()
-        if (starts.length < perMinute) {
-          starts.push(t)
-          return true
-        }
-        const waitMs = (starts[0] ?? t) + windowMs - t
-        if (t + waitMs > deadlineMs) return false
-        try {
-          await clock.sleep(waitMs, signal)
-        } catch {
-          return false
-        }
-      }
-    }
-  }
-}
+// Bounded concurrency over an async source. (The request caps are the fleet's provider budget:
+// src/budget, kept in DynamoDB, never in one process.)
 
 /** At most `permits` callers inside `use` at once; the others wait in arrival order. */
 export function createSemaphore (permits: number): <T>(fn: () => Promise<T>) => Promise<T> {

@@ -1,7 +1,9 @@
 // One token, start to end: consistent re-read → decide → rate slot → claim → open secrets → provider →
 // conditional write under the claim. Shared by the cron run and on-demand refreshes (internal route).
 // @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
-import type { FailureCode } from '../platforms/oauth-errors.js'
+import { runInBudgetScope } from '../budget/budget-scope.js'
+import type { BudgetDecision, CallPriority } from '../budget/provider-budget.js'
+import { FAILURE_CODES, REFUSAL_CODES, type FailureCode } from '../platforms/oauth-errors.js'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
 import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
@@ -27,6 +29,7 @@ export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' |
 const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
+  providerPaused: 'provider_paused',
   lostClaim: 'lost_claim',
   lostRace: 'lost_race',
   transientFailure: 'transient_failure',
@@ -51,6 +54,8 @@ export interface TokenResult {
   readonly errorCode?: RefreshErrorCode | undefined
   /** The stored record after a write (the internal route answers with it). */
   readonly record?: TokenRecord | undefined
+  /** Deferred by the provider budget: when to try again. */
+  readonly retryAfterMs?: number | undefined
   /**
    * The item as this refresh last saw it, when it did not store tokens: as given or read, as a failed
    * condition returned it, or as its failure bookkeeping wrote it (`record` undefined: the item is gone).
@@ -77,8 +82,13 @@ export interface RefreshOneContext {
   /** How long a claim lasts: well beyond the provider timeout, so a slow answer is still ours to write. */
   readonly claimLeaseMs: number
   readonly retentionDays: number
-  /** A slot under the platform's request cap; false defers the token. */
-  readonly takeRateSlot?: (() => Promise<boolean>) | undefined
+  /**
+   * Room for the provider call in the fleet's budget (src/budget), asked before the claim so a
+   * deferred token costs no claim; a refusal defers the token. Unset: the HTTP funnel's gate asks.
+   */
+  readonly takeBudget?: (() => Promise<BudgetDecision>) | undefined
+  /** Whose call this is, for the funnel's gate (default on_use). */
+  readonly priority?: CallPriority | undefined
   /** Bounds the provider calls in flight (the platform's concurrency); store work happens outside it. */
   readonly withProviderSlot?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined
 }
@@ -109,7 +119,7 @@ async function refreshOneUntraced (
   let record = known === undefined ? await store.get(key, true) : known.record
   let decision: Decision | undefined = known?.decision
   let claim: Awaited<ReturnType<TokenStore['claim']>>
-  let rateSlotTaken = false
+  let budgetTaken = false
   for (let attempt = 1; ; attempt++) {
     if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone, current: { record } })
     const seen = { record }
@@ -119,10 +129,11 @@ async function refreshOneUntraced (
       return done(log, where, { outcome: 'skipped', reason: decision.reason, current: seen })
     }
     if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason, current: seen })
-    if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
-      return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap, current: seen })
+    if (!budgetTaken && ctx.takeBudget !== undefined) {
+      const room = await ctx.takeBudget()
+      if (!room.ok) return done(log, where, { ...deferredBy(room.reason, room.retryAfterMs), current: seen })
+      budgetTaken = true
     }
-    rateSlotTaken = true
     claim = await store.claim(record, claimId, ctx.claimLeaseMs)
     if (claim.claimed) break
     // Another writer moved the token since our read: decide again on what it wrote (once).
@@ -134,7 +145,10 @@ async function refreshOneUntraced (
   let outcome: RefreshOutcome
   try {
     const secrets = store.openSecrets(record)
-    outcome = ctx.withProviderSlot === undefined ? await platform.refresh(secrets) : await ctx.withProviderSlot(async () => await platform.refresh(secrets))
+    // The call counted above is not counted again at the funnel.
+    const scope = { priority: ctx.priority ?? 'on_use', prepaid: budgetTaken ? 1 : 0 } as const
+    const call = async (): Promise<RefreshOutcome> => await runInBudgetScope({ ...scope }, async () => await platform.refresh(secrets))
+    outcome = ctx.withProviderSlot === undefined ? await call() : await ctx.withProviderSlot(call)
   } catch (err) {
     // A ciphertext that no configured key opens, or a bug in a platform module: never the user's fault.
     const errorCode = err instanceof CryptoError ? REFRESH_ERRORS.decryptFailed : REFRESH_ERRORS.internal
@@ -151,6 +165,11 @@ async function refreshOneUntraced (
     }
     if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
     return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
+  }
+  if (outcome.kind === 'transient' && REFUSAL_CODES.includes(outcome.code)) {
+    // The budget kept the call from leaving: the provider never saw the token, nothing to record.
+    await store.releaseClaim(record, claimId)
+    return done(log, where, { ...deferredBy(outcome.code === FAILURE_CODES.providerPaused ? 'paused' : 'no_room', outcome.retryAfterMs ?? 0), current: { record } })
   }
   if (outcome.kind === 'transient') return settleTransient(ctx, record, claimId, outcome, where)
   return settlePermanent(ctx, record, claimId, outcome.code, where)
@@ -219,6 +238,10 @@ async function writeRefreshed (
     return true
   }
   return await retry(policy, storeDown, async () => await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs }))
+}
+
+function deferredBy (reason: 'paused' | 'no_room', retryAfterMs: number): TokenResult {
+  return { outcome: 'deferred', reason: reason === 'paused' ? TOKEN_REASONS.providerPaused : TOKEN_REASONS.rateCap, retryAfterMs }
 }
 
 function done (log: RefreshLogger, where: object, result: TokenResult): TokenResult {

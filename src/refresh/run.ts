@@ -9,7 +9,9 @@ import { withSpan } from '../telemetry/tracing.js'
 import { tokenKeyId, type DueKey } from '../store/token-reads.js'
 import type { TokenStore } from '../store/token-store.js'
 import { platformDueRules, queryHorizonMs } from './due.js'
-import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
+import type { BudgetDecision, ProviderBudget } from '../budget/provider-budget.js'
+import { createSemaphore, forEachConcurrent } from './limiter.js'
+import { partOf, type Part } from './part-of.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
 import { countOutcome, emptyTally, RUN_ERRORS, totals, type PlatformTally, type RunError, type RunSummary } from './summary.js'
 
@@ -25,11 +27,13 @@ export interface RunOptions {
   readonly lapseMarginMs: number
   readonly claimLeaseMs: number
   readonly retentionDays: number
-  /** Per platform name, where the provider publishes a request cap. */
-  readonly limiters?: ReadonlyMap<string, RateLimiter> | undefined
+  /** The fleet's provider budget: the run's calls are the cron's share, and never wait for room. */
+  readonly budget?: ProviderBudget | undefined
   /** Aborted on shutdown: no new token is started; those in flight finish and are written. */
   readonly signal?: AbortSignal | undefined
   readonly pageSize?: number | undefined
+  /** REFRESH_PARTS > 1: only the tokens of this part (a hash of the user id), see parts.ts. */
+  readonly part?: Part | undefined
 }
 
 export interface RunHandle {
@@ -59,7 +63,6 @@ export function startRun (opts: RunOptions): RunHandle {
   async function runPlatform (platform: Platform, tally: PlatformTally): Promise<void> {
     if (!platform.config.configured) return
     const rules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
-    const limiter = opts.limiters?.get(platform.name)
     const ctx = {
       store: opts.store,
       now: opts.now,
@@ -67,7 +70,8 @@ export function startRun (opts: RunOptions): RunHandle {
       rules,
       claimLeaseMs: opts.claimLeaseMs,
       retentionDays: opts.retentionDays,
-      takeRateSlot: limiter === undefined ? undefined : () => limiter.take(deadline, opts.signal),
+      takeBudget: opts.budget === undefined ? undefined : cronBudget(opts.budget, platform.name, opts.signal),
+      priority: 'cron' as const,
       // The platform's concurrency bounds its provider calls; three times as many lanes keep the
       // claims and writes of the next tokens (and the next page's batch read) going while those calls
       // are in flight (a claimed token waits for a provider slot a few hundred ms at most: far inside its claim).
@@ -89,7 +93,10 @@ export function startRun (opts: RunOptions): RunHandle {
     // otherwise hand it to a second lane (regression: run.test.ts half-life, one key per page).
     const rewritten = new Set<string>()
     const inFlight = new Set<string>()
-    const passOver = (key: DueKey): boolean => rewritten.delete(key.userId) || inFlight.has(key.userId)
+    const { part } = opts
+    // Another part's token: that part's instance reads it (filtered here, on the keys the query returns).
+    const passOver = (key: DueKey): boolean => (part !== undefined && partOf(key.userId, part.count) !== part.index) ||
+      rewritten.delete(key.userId) || inFlight.has(key.userId)
     const pageSize = opts.pageSize ?? 100
     const pages = concatPages(
       untilLate(opts.store.queryDue(platform.name, untilMs, pageSize, { afterMs: urgentUntilMs, descending: true }), laterHalfEnd),
@@ -159,6 +166,24 @@ export function startRun (opts: RunOptions): RunHandle {
   }
 
   return { runId: opts.runId, progress: () => progress(false), finished }
+}
+
+/**
+ * The cron's takes of one platform's budget in this run. The cron never waits for room (a waiting run
+ * would hold an operator's `?wait=true` call past the service's request timeout): a refused token is
+ * deferred, and so is every later one until the room the budget announced, without asking it again
+ * (a refused conditional write still costs a write unit).
+ */
+function cronBudget (budget: ProviderBudget, platform: string, signal: AbortSignal | undefined): () => Promise<BudgetDecision> {
+  let refused: { readonly decision: BudgetDecision & { ok: false }, readonly untilMs: number } | undefined
+  return async () => {
+    if (refused !== undefined && performance.now() < refused.untilMs) {
+      return { ...refused.decision, retryAfterMs: Math.max(0, refused.untilMs - performance.now()) }
+    }
+    const decision = await budget.take(platform, 'cron', { waitMs: 0, signal })
+    refused = decision.ok ? undefined : { decision, untilMs: performance.now() + decision.retryAfterMs }
+    return decision
+  }
 }
 
 /** The pages of a source until the monotonic clock passes `endMs` (checked between pages). */

@@ -15,6 +15,9 @@ const TokenResponse = Type.Object({
   scopes: Type.Array(Type.String())
 }, { additionalProperties: false })
 
+/** Retry-After of a 503 whose cause announced no time of its own. */
+const DEFAULT_RETRY_AFTER_MS = 5_000
+
 const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Before the guard: its 401 is no-store too, as is every error the handler answers.
   app.addHook('onRequest', async (_request, reply) => { reply.header('cache-control', 'no-store') })
@@ -29,7 +32,7 @@ const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
       response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { userId, platform } = request.params
     const result = await app.tokenHandout.handOut({ userId, platform }, { force: request.query.force === true })
     switch (result.kind) {
@@ -46,6 +49,8 @@ const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       case HANDOUT_OUTCOMES.needsReauth: throw new HttpError(409, ERROR_CODES.needsReauth)
       default:
         request.log.warn({ handout: { userId, platform, reason: result.reason } }, 'token not handed out: expired and the provider did not refresh it')
+        // Every 503 says when to come back: the budget's room or pause, the token's backoff, else a guess.
+        reply.header('retry-after', String(Math.max(1, Math.ceil((result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) / 1000))))
         throw new HttpError(503, ERROR_CODES.providerUnavailable)
     }
   })

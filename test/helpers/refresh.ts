@@ -9,6 +9,8 @@ import type { Platform } from '../../src/platforms/platform.js'
 import { createProviderHttp } from '../../src/platforms/provider-http.js'
 import { PLATFORM_MODULES } from '../../src/platforms/registry.js'
 import type { RunOptions } from '../../src/refresh/run.js'
+import { createFleetBudget, type FleetBudget } from '../../src/budget/fleet-budget.js'
+import { createBudgetStore } from '../../src/store/budget-store.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
@@ -140,6 +142,8 @@ export interface RefreshSetup {
   readonly clock: ManualClock
   readonly log: CapturedLogger
   platformsFor (fake: OAuthFake, timeoutMs?: number): Platform[]
+  /** The fleet's provider budget on this table, with the caps of `config` (one per setup). */
+  readonly budget: FleetBudget
   options (platforms: Platform[], extra?: Partial<RunOptions>): RunOptions
 }
 
@@ -154,12 +158,20 @@ export async function refreshSetup (t: Test, env: Env): Promise<RefreshSetup> {
   const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
   const log = captureLogger()
   let n = 0
+  const platformConfigs: Readonly<Record<string, Platform['config']>> = config.platforms
+  const budget = createFleetBudget({
+    store: createBudgetStore({ doc: table.dynamo.doc, table: table.name }),
+    caps: (name) => ({ perMinute: platformConfigs[name]?.requestsPerMinute, cronPerMinute: platformConfigs[name]?.cronRequestsPerMinute }),
+    now: clock.now,
+    log
+  })
   return {
     table,
     config,
     store,
     clock,
     log,
+    budget,
     platformsFor (fake, timeoutMs = 5_000) {
       const module = PLATFORM_MODULES.find((m) => m.spec.name === fake.platform)
       if (module === undefined) throw new Error(fake.platform)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createRateLimiter, forEachConcurrent } from '../../src/refresh/limiter.js'
+import { forEachConcurrent } from '../../src/refresh/limiter.js'
 
 async function * numbers (n: number, pulled: number[]): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) {
@@ -39,30 +39,6 @@ t.test('forEachConcurrent stops pulling when told, and rethrows the first failur
     finished++
   }, () => false), { message: 'boom' })
   t.ok(finished >= 2, 'the lanes in flight finished before the error surfaced')
-})
-
-t.test('createRateLimiter: at most N starts in any 60 s window, then waits or gives up at the deadline', async (t) => {
-  let now = 0
-  const limiter = createRateLimiter(3, { now: () => now, sleep: async (ms) => { now += ms } })
-  for (let i = 0; i < 3; i++) t.equal(await limiter.take(10_000), true)
-  t.equal(await limiter.take(10_000), false, 'no slot before the deadline: deferred')
-  now = 60_001
-  t.equal(await limiter.take(70_000), true, 'the window slid')
-  const aborted = new AbortController()
-  aborted.abort()
-  t.equal(await limiter.take(1e12, aborted.signal), false)
-})
-
-t.test('createRateLimiter waits for a slot that frees before the deadline', async (t) => {
-  let now = 0
-  const slept: number[] = []
-  const limiter = createRateLimiter(2, { now: () => now, sleep: async (ms) => { slept.push(ms); now += ms } })
-  t.equal(await limiter.take(1e9), true)
-  now = 10_000
-  t.equal(await limiter.take(1e9), true)
-  t.equal(await limiter.take(1e9), true, 'waited for the first start to leave the window')
-  t.same(slept, [50_000])
-  t.equal(now, 60_000)
 })
 
 t.test('createSemaphore lets `permits` callers in at once, the others in arrival order', async (t) => {

@@ -34,7 +34,11 @@ async function setup (t: Test) {
 
 const readsOf = (proxy: BatchGetProxy, userId: string): string[] =>
   proxy.calls.filter((c) => READS.has(c.operation) && (c.userId === undefined || c.userId === userId)).map((c) => c.operation)
-const writesOf = (proxy: BatchGetProxy): string[] => proxy.calls.filter((c) => !READS.has(c.operation)).map((c) => c.operation)
+// The token's own writes; the provider budget's (one conditional UpdateItem on `budget#reddit` per
+// provider call, src/budget) are counted apart.
+const isBudget = (c: { userId?: string | undefined }): boolean => c.userId?.startsWith('budget#') === true
+const writesOf = (proxy: BatchGetProxy): string[] => proxy.calls.filter((c) => !READS.has(c.operation) && !isBudget(c)).map((c) => c.operation)
+const budgetCallsOf = (proxy: BatchGetProxy): string[] => proxy.calls.filter(isBudget).map((c) => c.operation)
 
 t.test('a fresh token: one GetItem, no write', async (t) => {
   const { proxy, seed, handOut } = await setup(t)
@@ -54,6 +58,7 @@ t.test('a token refreshed first: one GetItem, then the claim and the write', asy
   t.equal(reddit.requestsTo('refresh').length, 1)
   t.same(readsOf(proxy, token.userId), ['GetItem'], 'the refresh took the item the handout read')
   t.same(writesOf(proxy), ['UpdateItem', 'UpdateItem'], 'claim, then the new tokens under it')
+  t.same(budgetCallsOf(proxy), ['UpdateItem'], 'the provider call counted once in the fleet\'s budget, no read')
 })
 
 t.test('forced: one GetItem, the force slot, the claim and the write', async (t) => {
