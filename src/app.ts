@@ -12,6 +12,8 @@ import refreshRunnerPlugin from './plugins/refresh-runner.js'
 import runLockPlugin from './plugins/run-lock.js'
 import storePlugin from './plugins/store.js'
 import tokenHandoutPlugin from './plugins/token-handout.js'
+import apiProxyPlugin from './plugins/api-proxy.js'
+import type { ProviderBudget } from './budget/provider-budget.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
@@ -35,7 +37,12 @@ export interface AppOptions {
   readonly webhooks?: WebhooksPluginOptions | undefined
   /** The sandbox's hub made by the caller (tests); otherwise the sandbox plugin makes its own. */
   readonly sandbox?: SandboxHub | undefined
+  /** INTERIM until the fleet budget lands on main: the provider budget the proxy asks. */
+  readonly providerBudget?: ProviderBudget | undefined
 }
+
+/** INTERIM until the fleet budget (src/budget) lands on main: no limit, nothing paused. */
+const UNMETERED: ProviderBudget = { take: async () => ({ ok: true }), observe: async () => {} }
 
 export default async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
   instance.addSchema(ErrorResponse)
@@ -54,6 +61,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(runLockPlugin)
   await instance.register(refreshRunnerPlugin)
   await instance.register(tokenHandoutPlugin)
+  await instance.register(apiProxyPlugin, { budget: opts.providerBudget ?? UNMETERED })
   // Connection events: each instance delivers what the outbox holds.
   await instance.register(webhooksPlugin, opts.webhooks ?? {})
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.

@@ -20,9 +20,9 @@ const Enum = (values: readonly string[], defaultValue: string, description: stri
   Type.Union(values.map((v) => Type.Literal(v)), { default: defaultValue, description })
 const GRANT_WINDOW_DEFAULT_MS = 7 * 24 * 60 * 60_000
 const KEEPALIVE_DEFAULT_MS = 7 * 24 * 60 * 60_000
-const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE'] as const
+const URL_VARS = ['AUTHORIZE', 'TOKEN', 'REFRESH', 'REVOKE', 'USERINFO', 'EXCHANGE', 'API'] as const
 const URL_KEYS: Record<typeof URL_VARS[number], keyof PlatformUrls> = {
-  AUTHORIZE: 'authorize', TOKEN: 'token', REFRESH: 'refresh', REVOKE: 'revoke', USERINFO: 'userinfo', EXCHANGE: 'exchange'
+  AUTHORIZE: 'authorize', TOKEN: 'token', REFRESH: 'refresh', REVOKE: 'revoke', USERINFO: 'userinfo', EXCHANGE: 'exchange', API: 'api'
 }
 const URL_MEANING: Record<typeof URL_VARS[number], string> = {
   AUTHORIZE: 'authorization page the browser is sent to',
@@ -30,7 +30,8 @@ const URL_MEANING: Record<typeof URL_VARS[number], string> = {
   REFRESH: 'refresh endpoint',
   REVOKE: 'revocation endpoint (used on disconnect)',
   USERINFO: 'account id / username endpoint',
-  EXCHANGE: 'short-lived → long-lived token exchange endpoint'
+  EXCHANGE: 'short-lived → long-lived token exchange endpoint',
+  API: 'API base the proxy calls as the user (/api/internal/proxy: the path and query are appended)'
 }
 
 // Each `description` is the one-line documentation of the variable: .env.example and the README's
@@ -61,6 +62,8 @@ const BASE_SCHEMA = {
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
+  PROXY_MAX_BODY_BYTES: Int(1_048_576, 'the provider API proxy refuses a larger request body with 413 (streamed, counted as it arrives)', 1),
+  PROXY_MAX_ANSWER_BYTES: Int(5_242_880, 'the provider API proxy answers 502 upstream_too_large for a larger provider answer (cut while streaming when the provider declared no length)', 1),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
   REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL')),
@@ -140,6 +143,8 @@ export interface Config {
     /** Derived: how long the cron lock's lease lasts (lockLeaseMs()). */
     readonly lockLeaseMs: number
   }
+  /** The provider API proxy's caps (bytes). */
+  readonly proxy: { readonly maxBodyBytes: number, readonly maxAnswerBytes: number }
   /** `secrets` are the whsec_ strings as configured (a receiver verifies with the same string). */
   readonly reauthWebhook: { readonly url?: string | undefined, readonly secrets: readonly string[] }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
@@ -308,6 +313,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
       claimLeaseMs: claimLeaseMs(num('PROVIDER_TIMEOUT_MS')),
       lockLeaseMs: lockLeaseMs(runBudgetMs, num('PROVIDER_TIMEOUT_MS'))
     },
+    proxy: { maxBodyBytes: num('PROXY_MAX_BODY_BYTES'), maxAnswerBytes: num('PROXY_MAX_ANSWER_BYTES') },
     reauthWebhook: { url: webhookUrl, secrets: webhookSecrets },
     platforms,
     sandbox: { enabled: sandboxed.length > 0, platforms: sandboxed, tokenLifetimeSec: num('SANDBOX_TOKEN_LIFETIME_SEC') },

@@ -68,6 +68,12 @@ export interface TokenHandoutOptions {
 export interface HandOutOptions {
   /** Refresh even if not near expiry (the caller's provider refused this token). */
   readonly force?: boolean | undefined
+  /**
+   * With `force`: the provider's API itself has just refused the token (the proxy saw a 401 or Graph
+   * code 190). The minimum age before a refresh (Graph's 24 h) then does not put the refresh off: a
+   * revoked token meets the provider's permanent answer and the connection is found dead at once.
+   */
+  readonly refusedByProvider?: boolean | undefined
 }
 
 export interface TokenHandout {
@@ -134,10 +140,11 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
 
-  async function refreshNow (platform: Platform, key: TokenKey, force: boolean): Promise<HandoutResult> {
-    // Forced: any token not in backoff or under Instagram's minimum age. Otherwise: within the min TTL.
+  async function refreshNow (platform: Platform, key: TokenKey, force: boolean, refusedByProvider: boolean): Promise<HandoutResult> {
+    // Forced: any token not in backoff or under Instagram's minimum age (unless the provider refused it).
+    // Otherwise: within the min TTL.
     const rules: DueRules = force
-      ? { windowMs: Number.POSITIVE_INFINITY, lapseMarginMs: Number.POSITIVE_INFINITY, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
+      ? { windowMs: Number.POSITIVE_INFINITY, lapseMarginMs: Number.POSITIVE_INFINITY, minRefreshAgeMs: refusedByProvider ? undefined : platform.spec.minRefreshAgeMs }
       : { windowMs: opts.minTtlMs, lapseMarginMs: opts.minTtlMs, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
     // The cron's rules for the platform decide where the refreshed token lands in the index: in
     // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
@@ -150,11 +157,11 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** One refresh per token in this process: later callers get the first caller's promise. */
-  function shared (platform: Platform, key: TokenKey, force: boolean): Promise<HandoutResult> {
+  function shared (platform: Platform, key: TokenKey, force: boolean, refusedByProvider = false): Promise<HandoutResult> {
     const id = `${key.platform}\u0000${key.userId}`
     const running = flights.get(id)
     if (running !== undefined) return running
-    const flight = refreshNow(platform, key, force).finally(() => { flights.delete(id) })
+    const flight = refreshNow(platform, key, force, force && refusedByProvider).finally(() => { flights.delete(id) })
     flights.set(id, flight)
     return flight
   }
@@ -181,7 +188,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
         return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
       }
       // A fresh token here is a forced refresh; an expiring one is refreshed under the min-TTL rules.
-      return await shared(platform, key, fresh)
+      return await shared(platform, key, fresh, options.refusedByProvider === true)
     }
   }
 }

@@ -9,7 +9,7 @@ import type { Account } from '../tokens.js'
 import { lookupAccount } from './account-lookup.js'
 import type { AuthorizeWire } from './authorize-url.js'
 import { definePlatform } from './define-platform.js'
-import { GRAPH_OUTAGE_CODES, graphFailure } from './graph-errors.js'
+import { GRAPH_OUTAGE_CODES, GRAPH_TOKEN_REFUSAL, graphFailure } from './graph-errors.js'
 import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError, thrownFailure, type Failure } from './oauth-errors.js'
 import type { PlatformModule, PlatformSpec, RefreshOutcome, TokenGrant } from './platform.js'
 import { jsonObject, providerRequest, type ProviderAnswer, type ProviderHttp } from './provider-http.js'
@@ -70,6 +70,7 @@ export function defineGraphPlatform<N extends string> (definition: GraphDefiniti
   return definePlatform({
     spec: definition.spec,
     wire,
+    apiTokenRefusal: GRAPH_TOKEN_REFUSAL,
     steps: (config, http) => ({
       async exchangeCode ({ code }) {
         const form = new URLSearchParams({

@@ -15,7 +15,8 @@ export const instagramSpec = {
     token: 'https://api.instagram.com/oauth/access_token',
     exchange: 'https://graph.instagram.com/access_token',
     refresh: 'https://graph.instagram.com/refresh_access_token',
-    userinfo: 'https://graph.instagram.com/me'
+    userinfo: 'https://graph.instagram.com/me',
+    api: 'https://graph.instagram.com'
   },
   defaultScopes: ['instagram_business_basic', 'instagram_business_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,

@@ -17,7 +17,8 @@ export const redditSpec = {
     token: 'https://www.reddit.com/api/v1/access_token',
     refresh: 'https://www.reddit.com/api/v1/access_token',
     revoke: 'https://www.reddit.com/api/v1/revoke_token',
-    userinfo: 'https://oauth.reddit.com/api/v1/me'
+    userinfo: 'https://oauth.reddit.com/api/v1/me',
+    api: 'https://oauth.reddit.com'
   },
   defaultScopes: ['identity'],
   defaultRefreshWindowMs: 20 * MINUTE_MS,

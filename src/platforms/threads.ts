@@ -15,7 +15,8 @@ export const threadsSpec = {
     token: 'https://graph.threads.net/oauth/access_token',
     exchange: 'https://graph.threads.net/access_token',
     refresh: 'https://graph.threads.net/refresh_access_token',
-    userinfo: 'https://graph.threads.net/v1.0/me'
+    userinfo: 'https://graph.threads.net/v1.0/me',
+    api: 'https://graph.threads.net'
   },
   defaultScopes: ['threads_basic', 'threads_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,

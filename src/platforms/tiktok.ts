@@ -16,7 +16,8 @@ export const tiktokSpec = {
     token: 'https://open.tiktokapis.com/v2/oauth/token/',
     refresh: 'https://open.tiktokapis.com/v2/oauth/token/',
     revoke: 'https://open.tiktokapis.com/v2/oauth/revoke/',
-    userinfo: 'https://open.tiktokapis.com/v2/user/info/'
+    userinfo: 'https://open.tiktokapis.com/v2/user/info/',
+    api: 'https://open.tiktokapis.com'
   },
   defaultScopes: ['user.info.basic'],
   defaultRefreshWindowMs: 12 * HOUR_MS,

@@ -24,7 +24,10 @@ export function graphError (code: number, status = 400): Reply {
 /** One Graph platform's wire. */
 export interface GraphWire extends ProviderAddress {
   readonly prefix: string
-  readonly paths: Readonly<{ AUTHORIZE: string, TOKEN: string, EXCHANGE: string, REFRESH: string, USERINFO: string }>
+  /** API is the Graph API's base: its account endpoint is USERINFO (/me), its write is `publishPath`. */
+  readonly paths: Readonly<{ AUTHORIZE: string, TOKEN: string, EXCHANGE: string, REFRESH: string, USERINFO: string, API: string }>
+  /** The API's write: a new media container (Instagram) or post (Threads), answered `{id}`. */
+  readonly publishPath: string
   readonly exchangeGrantType: string
   readonly refreshGrantType: string
   readonly user: FakeUser
@@ -44,7 +47,8 @@ export abstract class GraphProvider extends OAuthProvider {
       code: { method: 'POST', path: wire.paths.TOKEN, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
       exchange: { method: 'GET', path: wire.paths.EXCHANGE, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
       refresh: { method: 'GET', path: wire.paths.REFRESH, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
-      userinfo: { method: 'GET', path: wire.paths.USERINFO, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) }
+      userinfo: { method: 'GET', path: wire.paths.USERINFO, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) },
+      publish: { method: 'POST', path: wire.publishPath, handle: ({ request }) => this.#publish(request) }
     })
   }
 
@@ -78,12 +82,12 @@ export abstract class GraphProvider extends OAuthProvider {
     if (form.grant_type !== 'authorization_code' || code === undefined || code.redirectUri !== form.redirect_uri) {
       return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid authorization code' } }
     }
-    const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived' })
+    const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived', expiresInSec: this.expiresInSec })
     return { status: 200, json: this.codeAnswer({ access_token: accessToken, user_id: code.user.id, permissions: code.scopes.join(',') }) }
   }
 
   #longLived (record: TokenRecord, fault: Fault | undefined): Reply {
-    const { accessToken } = this.ledger.issue(record.user, record.scopes, { refresh: false })
+    const { accessToken } = this.ledger.issue(record.user, record.scopes, { refresh: false, expiresInSec: this.longLivedExpiresInSec })
     return withExpiresInFault({ status: 200, json: { access_token: accessToken, token_type: 'bearer', expires_in: this.longLivedExpiresInSec } }, fault)
   }
 
@@ -100,9 +104,19 @@ export abstract class GraphProvider extends OAuthProvider {
     return record === undefined ? graphError(190) : this.#longLived(record, fault)
   }
 
+  /** Graph takes the token as a Bearer header or as `access_token` in the query. */
+  protected override bearerOf (request: WireRequest): string | undefined {
+    return super.bearerOf(request) ?? request.query.access_token
+  }
+
+  #publish (request: WireRequest): Reply {
+    const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
+    if (record === undefined) return graphError(190)
+    return { status: 200, json: { id: this.publish(record.user.id, request) } }
+  }
+
   #me (request: WireRequest): Reply {
-    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
-    const record = this.ledger.find(bearer ?? request.query.access_token, ['access', 'short_lived'])
+    const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
     if (record === undefined) return graphError(190)
     const fields = (request.query.fields ?? 'id').split(',')
     return { status: 200, json: Object.fromEntries(Object.entries(this.wire.meFields(record.user)).filter(([k]) => fields.includes(k) || k === 'id')) }

@@ -9,7 +9,9 @@ export const INSTAGRAM_WIRE: GraphWire = {
   prefix: 'IGQ',
   envPrefix: 'INSTAGRAM',
   clientIdVar: 'INSTAGRAM_CLIENT_ID',
-  paths: { AUTHORIZE: '/oauth/authorize', TOKEN: '/oauth/access_token', EXCHANGE: '/access_token', REFRESH: '/refresh_access_token', USERINFO: '/me' },
+  paths: { AUTHORIZE: '/oauth/authorize', TOKEN: '/oauth/access_token', EXCHANGE: '/access_token', REFRESH: '/refresh_access_token', USERINFO: '/me', API: '' },
+  // @see https://developers.facebook.com/docs/instagram-platform/content-publishing
+  publishPath: '/me/media',
   exchangeGrantType: 'ig_exchange_token',
   refreshGrantType: 'ig_refresh_token',
   user: { id: '17841400000000001', username: 'insta.fake' },

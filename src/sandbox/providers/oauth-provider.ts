@@ -46,6 +46,8 @@ export abstract class OAuthProvider {
   denyNext = 0
   /** The routes by method and path; the authorize route is named `authorize`. */
   abstract readonly routes: readonly Route[]
+  /** What its API's write endpoint published, oldest first (the proxy's tests and the console read it). */
+  readonly published: Array<{ readonly userId: string, readonly id: string, readonly body: string }> = []
 
   constructor (readonly address: ProviderAddress, prefix: string, options: ProviderOptions, defaults: { rotate: boolean, expiresInSec: number, user: FakeUser }) {
     this.ledger = new TokenLedger(prefix)
@@ -83,6 +85,21 @@ export abstract class OAuthProvider {
   seedGrant (user: FakeUser = this.user, scopes: readonly string[] = []): IssuedTokens {
     return this.ledger.issue(user, scopes)
   }
+
+  /** The bearer token of an API call (RFC 6750 §2.1); Graph also takes `access_token` in the query. */
+  protected bearerOf (request: WireRequest): string | undefined {
+    return /^Bearer[ ]+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+  }
+
+  /** A write through the provider's API by the token's user: recorded, and its new id. */
+  protected publish (userId: string, request: WireRequest): string {
+    const id = randomBytes(6).toString('hex')
+    this.published.push({ userId, id, body: request.body })
+    return id
+  }
+
+  /** What a user removing the app in the provider's settings does: the grant behind `accessToken` dies. */
+  revokeAccess (accessToken: string): boolean { return this.ledger.revokeGrant(accessToken) }
 
   timesPresented (credential: string): number { return this.ledger.timesPresented(credential) }
   isValid (token: string): boolean { return this.ledger.isValid(token) }

@@ -17,10 +17,14 @@ export const REDDIT_ADDRESS: ProviderAddress = {
     TOKEN: '/api/v1/access_token',
     REFRESH: '/api/v1/access_token',
     REVOKE: '/api/v1/revoke_token',
-    USERINFO: '/api/v1/me'
+    USERINFO: '/api/v1/me',
+    // The API's base (oauth.reddit.com): its account endpoint is USERINFO, its write is SUBMIT.
+    API: ''
   }
 }
 const PATHS = REDDIT_ADDRESS.paths as Record<'AUTHORIZE' | 'TOKEN' | 'REVOKE' | 'USERINFO', string>
+/** The API's write: a new post. @see https://www.reddit.com/dev/api/#POST_api_submit */
+export const REDDIT_SUBMIT_PATH = '/api/submit'
 
 export class RedditProvider extends OAuthProvider {
   static readonly address = REDDIT_ADDRESS
@@ -28,7 +32,8 @@ export class RedditProvider extends OAuthProvider {
     authorize: { method: 'GET', path: PATHS.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request) },
     token: { method: 'POST', path: PATHS.TOKEN, endpoint: byGrantType, handle: (ctx) => this.#token(ctx) },
     revoke: { method: 'POST', path: PATHS.REVOKE, handle: ({ request }) => this.#revoke(request) },
-    userinfo: { method: 'GET', path: PATHS.USERINFO, handle: (ctx) => this.#me(ctx) }
+    userinfo: { method: 'GET', path: PATHS.USERINFO, handle: (ctx) => this.#me(ctx) },
+    submit: { method: 'POST', path: REDDIT_SUBMIT_PATH, handle: ({ request }) => this.#submit(request) }
   })
 
   /** Reddit does not rotate by default. */
@@ -66,7 +71,7 @@ export class RedditProvider extends OAuthProvider {
     if (request.form.grant_type !== 'authorization_code') return { status: 400, json: { error: 'unsupported_grant_type' } }
     const code = this.ledger.takeCode(request.form.code)
     if (code === undefined || code.redirectUri !== request.form.redirect_uri) return { status: 400, json: { error: 'invalid_grant' } }
-    return this.#success(this.ledger.issue(code.user, code.scopes, { refresh: code.noRefreshToken !== true }), code.scopes)
+    return this.#success(this.ledger.issue(code.user, code.scopes, { refresh: code.noRefreshToken !== true, expiresInSec: this.expiresInSec }), code.scopes)
   }
 
   #refresh (request: WireRequest): Reply {
@@ -75,10 +80,10 @@ export class RedditProvider extends OAuthProvider {
     if (presented === undefined || record === undefined) return { status: 400, json: { error: 'invalid_grant' } }
     if (this.rotate) {
       this.ledger.invalidate(presented)
-      return this.#success(this.ledger.issue(record.user, record.scopes), record.scopes)
+      return this.#success(this.ledger.issue(record.user, record.scopes, { expiresInSec: this.expiresInSec }), record.scopes)
     }
     // Without rotation Reddit answers a new access token and no refresh_token field.
-    const issued = this.ledger.issue(record.user, record.scopes, { refresh: false })
+    const issued = this.ledger.issue(record.user, record.scopes, { refresh: false, expiresInSec: this.expiresInSec })
     return this.#success({ accessToken: issued.accessToken }, record.scopes)
   }
 
@@ -100,8 +105,19 @@ export class RedditProvider extends OAuthProvider {
     // Any provider-shaped fault on the account lookup: the token is refused.
     if (fault !== undefined) return UNAUTHORIZED
     const match = /^bearer (.+)$/i.exec(request.headers.authorization ?? '')
-    const record: TokenRecord | undefined = this.ledger.find(match?.[1])
+    const record: TokenRecord | undefined = this.ledger.findLive(match?.[1])
     if (record === undefined) return UNAUTHORIZED
     return { status: 200, json: { id: record.user.id, name: record.user.username, is_employee: false, created_utc: 1_500_000_000 } }
+  }
+
+  /** A self post (`kind=self`, `sr`, `title`, `text`), answered in Reddit's `{json: {errors, data}}` envelope. */
+  #submit (request: WireRequest): Reply {
+    if (this.#badUserAgent(request)) return { status: 429, json: { message: 'Too Many Requests', error: 429 } }
+    const record = this.ledger.findLive(this.bearerOf(request))
+    if (record === undefined) return UNAUTHORIZED
+    const { sr, title } = request.form
+    if (sr === undefined || title === undefined) return { status: 200, json: { json: { errors: [['BAD_SR_NAME', 'that subreddit does not exist', 'sr']] } } }
+    const id = this.publish(record.user.id, request)
+    return { status: 200, json: { json: { errors: [], data: { url: `https://www.reddit.com/r/${sr}/comments/${id}/`, id, name: `t3_${id}` } } } }
   }
 }

@@ -9,7 +9,9 @@ export const THREADS_WIRE: GraphWire = {
   prefix: 'THQ',
   envPrefix: 'THREADS',
   clientIdVar: 'THREADS_CLIENT_ID',
-  paths: { AUTHORIZE: '/oauth/authorize', TOKEN: '/oauth/access_token', EXCHANGE: '/access_token', REFRESH: '/refresh_access_token', USERINFO: '/v1.0/me' },
+  paths: { AUTHORIZE: '/oauth/authorize', TOKEN: '/oauth/access_token', EXCHANGE: '/access_token', REFRESH: '/refresh_access_token', USERINFO: '/v1.0/me', API: '' },
+  // @see https://developers.facebook.com/docs/threads/posts
+  publishPath: '/v1.0/me/threads',
   exchangeGrantType: 'th_exchange_token',
   refreshGrantType: 'th_refresh_token',
   user: { id: '25843500000000001', username: 'threads.fake' },

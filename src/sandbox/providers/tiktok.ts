@@ -8,6 +8,7 @@ import { s256, type FakeUser } from './token-ledger.js'
 import { byGrantType, routeTable, withExpiresInFault, type Reply, type Route, type RouteContext, type WireRequest } from './wire.js'
 
 const logId = (): string => `2026${randomBytes(10).toString('hex').toUpperCase()}`
+const TOKEN_INVALID = (): Reply => ({ status: 401, json: { data: {}, error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: logId() } } })
 
 function oauthError (error: string, status = 400): Reply {
   return { status, json: { error, error_description: `fake: ${error}`, log_id: logId() } }
@@ -22,9 +23,13 @@ export const TIKTOK_ADDRESS: ProviderAddress = {
     TOKEN: '/v2/oauth/token/',
     REFRESH: '/v2/oauth/token/',
     REVOKE: '/v2/oauth/revoke/',
-    USERINFO: '/v2/user/info/'
+    USERINFO: '/v2/user/info/',
+    // The API's base (open.tiktokapis.com): its account endpoint is USERINFO, its write PUBLISH_INIT.
+    API: ''
   }
 }
+/** The API's write: a photo post's publish step. @see https://developers.tiktok.com/doc/content-posting-api-reference-photo-post */
+export const TIKTOK_PUBLISH_PATH = '/v2/post/publish/content/init/'
 const PATHS = TIKTOK_ADDRESS.paths as Record<'AUTHORIZE' | 'TOKEN' | 'REVOKE' | 'USERINFO', string>
 
 export class TiktokProvider extends OAuthProvider {
@@ -35,7 +40,8 @@ export class TiktokProvider extends OAuthProvider {
     authorize: { method: 'GET', path: PATHS.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request) },
     token: { method: 'POST', path: PATHS.TOKEN, endpoint: byGrantType, handle: (ctx) => this.#token(ctx) },
     revoke: { method: 'POST', path: PATHS.REVOKE, handle: ({ request }) => this.#revoke(request) },
-    userinfo: { method: 'GET', path: PATHS.USERINFO, handle: (ctx) => this.#userInfo(ctx) }
+    userinfo: { method: 'GET', path: PATHS.USERINFO, handle: (ctx) => this.#userInfo(ctx) },
+    publish: { method: 'POST', path: TIKTOK_PUBLISH_PATH, handle: ({ request }) => this.#publish(request) }
   })
 
   /** It rotates refresh tokens by default, as TikTok does. */
@@ -77,7 +83,7 @@ export class TiktokProvider extends OAuthProvider {
     if (code.codeChallenge !== undefined && s256(request.form.code_verifier ?? '') !== code.codeChallenge) {
       return { status: 400, json: { error: 'invalid_request', error_description: 'Code verifier or code challenge is invalid.', log_id: logId() } }
     }
-    return this.#success(this.ledger.issue(code.user, code.scopes), code.user, code.scopes)
+    return this.#success(this.ledger.issue(code.user, code.scopes, { expiresInSec: this.expiresInSec }), code.user, code.scopes)
   }
 
   #refresh (request: WireRequest): Reply {
@@ -86,7 +92,7 @@ export class TiktokProvider extends OAuthProvider {
     if (presented === undefined || record === undefined) return oauthError('invalid_grant')
     // TikTok rotates: "The previous refresh token stops working once a new one is issued."
     if (this.rotate) this.ledger.invalidate(presented)
-    const issued = this.ledger.issue(record.user, record.scopes, { refresh: this.rotate })
+    const issued = this.ledger.issue(record.user, record.scopes, { refresh: this.rotate, expiresInSec: this.expiresInSec })
     return this.#success({ accessToken: issued.accessToken, refreshToken: issued.refreshToken ?? presented }, record.user, record.scopes)
   }
 
@@ -115,13 +121,19 @@ export class TiktokProvider extends OAuthProvider {
   #userInfo ({ request, fault }: RouteContext): Reply {
     const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')
     // Any provider-shaped fault on the account lookup: the token is refused.
-    const record = fault === undefined ? this.ledger.find(match?.[1]) : undefined
-    if (record === undefined) {
-      return { status: 401, json: { data: {}, error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: logId() } } }
-    }
+    const record = fault === undefined ? this.ledger.findLive(match?.[1]) : undefined
+    if (record === undefined) return TOKEN_INVALID()
     const all: Record<string, string> = { open_id: record.user.id, union_id: `u-${record.user.id}`, display_name: 'Fake Display', username: record.user.username }
     const fields = (request.query.fields ?? '').split(',')
     const user = Object.fromEntries(Object.entries(all).filter(([k]) => fields.includes(k)))
     return { status: 200, json: { data: { user }, error: { code: 'ok', message: '', log_id: logId() } } }
+  }
+
+  /** The publish step of a post: a `publish_id` in TikTok's `{data, error}` envelope. */
+  #publish (request: WireRequest): Reply {
+    const record = this.ledger.findLive(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1])
+    if (record === undefined) return TOKEN_INVALID()
+    const id = this.publish(record.user.id, request)
+    return { status: 200, json: { data: { publish_id: `p_pub_url~v2.${id}` }, error: { code: 'ok', message: '', log_id: logId() } } }
   }
 }

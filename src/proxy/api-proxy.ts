@@ -1,0 +1,259 @@
+// The provider API proxy's steps, framework-free: check the path → read (or start streaming) the body →
+// a usable token from the handout (refreshed first near expiry, single-flight, claims) → a slot in the
+// provider budget → the upstream call → on a refused token (401, Graph 190) one refresh through the
+// handout's forced path and one retry. One audit line per call. routes/proxy.ts maps the outcomes to HTTP.
+import type { IncomingHttpHeaders } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { Readable } from 'node:stream'
+import type { ProviderBudget } from '../budget/provider-budget.js'
+import { HANDOUT_OUTCOMES, type HandoutResult, type TokenHandout } from '../internal/token-handout.js'
+import type { Platform } from '../platforms/platform.js'
+import type { ProviderHttp } from '../platforms/provider-http.js'
+import type { TokenKey } from '../store/token-item.js'
+import { answerHeaders, asFetchHeaders, upstreamRequestHeaders } from './proxy-headers.js'
+import { BodyTooLargeError, readRequestBody, type RequestBody } from './request-body.js'
+import { callUpstream, readHead, UPSTREAM_FAILURES, type UpstreamAnswer, type UpstreamFailure } from './upstream-call.js'
+import { upstreamUrl } from './upstream-url.js'
+
+/** Why a call got no provider answer; the route gives each its status. */
+export const PROXY_REFUSALS = {
+  invalidPath: 'invalid_path',
+  unknownPlatform: 'unknown_platform',
+  notConnected: 'not_connected',
+  needsReauth: 'needs_reauth',
+  providerUnavailable: 'provider_unavailable',
+  rateLimited: 'rate_limited',
+  bodyTooLarge: UPSTREAM_FAILURES.bodyTooLarge,
+  upstreamTooLarge: UPSTREAM_FAILURES.tooLarge,
+  upstreamTimeout: UPSTREAM_FAILURES.timeout,
+  upstreamUnavailable: UPSTREAM_FAILURES.unavailable
+} as const
+export type ProxyRefusal = typeof PROXY_REFUSALS[keyof typeof PROXY_REFUSALS]
+
+export type ProxyOutcome =
+  | {
+    readonly kind: 'answer'
+    readonly status: number
+    /** Only the headers proxy-headers.ts lets through. */
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: Buffer | Readable
+    /** The body's length when known up front (a Buffer's, or the provider's Content-Length). */
+    readonly length: number | undefined
+  }
+  | { readonly kind: 'refused', readonly code: ProxyRefusal, readonly retryAfterMs?: number | undefined }
+
+/** The slice of a pino logger the audit line needs. */
+export interface ProxyLogger {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+export interface ProxyCall {
+  readonly key: TokenKey
+  readonly method: string
+  /** The path after `/:userId/:platform`, still percent-encoded, as the request target had it. */
+  readonly rawPath: string
+  /** The query string without its `?`, as it came (never logged). */
+  readonly rawQuery: string
+  readonly headers: IncomingHttpHeaders
+  /** The caller's body stream (the raw request: never destroyed here). */
+  readonly body: Readable
+  readonly hasBody: boolean
+  /** Position of the internal key the caller presented (the audit line names it, never the key). */
+  readonly keyIndex: number
+  readonly log: ProxyLogger
+}
+
+export interface ApiProxyOptions {
+  readonly handout: Pick<TokenHandout, 'handOut'>
+  readonly budget: ProviderBudget
+  readonly platforms: Readonly<Record<string, Platform>>
+  readonly http: Pick<ProviderHttp, 'agents' | 'userAgent' | 'timeoutMs'>
+  /** PROXY_MAX_BODY_BYTES, PROXY_MAX_ANSWER_BYTES. */
+  readonly maxBodyBytes: number
+  readonly maxAnswerBytes: number
+  /** PROVIDER_BUDGET_WAIT_MS: how long a call waits for room in the provider budget. */
+  readonly budgetWaitMs: number
+}
+
+export interface ApiProxy {
+  call (input: ProxyCall): Promise<ProxyOutcome>
+}
+
+/** Answers that may refuse the token are read this far to decide (error objects are small). */
+const REFUSAL_BODY_BYTES = 64 * 1024
+
+const refused = (code: ProxyRefusal, retryAfterMs?: number): ProxyOutcome =>
+  retryAfterMs === undefined ? { kind: 'refused', code } : { kind: 'refused', code, retryAfterMs }
+
+function parseJson (bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/** What the audit line says about one call; never a token, a query string or a body. */
+interface AuditFields {
+  upstreamStatus?: number | undefined
+  outcome: string
+  refreshed: boolean
+  retried: boolean
+  pathRefusal?: string | undefined
+}
+
+export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
+  const { budget, handout } = opts
+
+  async function slot (platform: string): Promise<ProxyOutcome | undefined> {
+    const decision = await budget.take(platform, 'on_use', { waitMs: opts.budgetWaitMs })
+    return decision.ok ? undefined : refused(PROXY_REFUSALS.rateLimited, decision.retryAfterMs)
+  }
+
+  async function send (platform: Platform, method: string, url: URL, token: string, input: ProxyCall, body: RequestBody): Promise<UpstreamAnswer | UpstreamFailure> {
+    const outcome = await callUpstream(opts.http, {
+      method,
+      url,
+      headers: upstreamRequestHeaders(input.headers, token, opts.http.userAgent, body),
+      body,
+      timeoutMs: opts.http.timeoutMs,
+      maxAnswerBytes: opts.maxAnswerBytes
+    })
+    if (outcome.kind === 'failed') return outcome.failure
+    // A push-back (429, Reddit's reset headers) pauses the platform for the fleet; a store that cannot
+    // record it does not fail this answer.
+    await budget.observe(platform.name, { status: outcome.status, headers: asFetchHeaders(outcome.headers) })
+      .catch((err: unknown) => { input.log.warn({ proxy: { platform: platform.name, errorName: err instanceof Error ? err.name : typeof err } }, 'provider budget did not record an answer') })
+    return outcome
+  }
+
+  /** The answer as it goes to the caller: read in part (`head`) or not at all. */
+  function answerOf (answer: UpstreamAnswer, head?: { readonly head: Buffer, readonly rest: 'none' | 'more' }): ProxyOutcome {
+    const headers = answerHeaders(answer.status, answer.headers)
+    if (head === undefined) return { kind: 'answer', status: answer.status, headers, body: answer.body, length: answer.length }
+    if (head.rest === 'none') return { kind: 'answer', status: answer.status, headers, body: head.head, length: head.head.length }
+    const rest = answer.body
+    async function * joined (): AsyncGenerator<Buffer> {
+      yield head!.head
+      for await (const chunk of rest) yield chunk as Buffer
+    }
+    return { kind: 'answer', status: answer.status, headers, body: Readable.from(joined(), { objectMode: false }), length: answer.length }
+  }
+
+  /** A token other than `refusedToken`: one someone else already wrote, else one forced refresh. */
+  async function replacement (key: TokenKey, refusedToken: string): Promise<HandoutResult> {
+    const current = await handout.handOut(key)
+    if (current.kind !== HANDOUT_OUTCOMES.token || current.accessToken !== refusedToken) return current
+    return await handout.handOut(key, { force: true, refusedByProvider: true })
+  }
+
+  async function run (input: ProxyCall, audit: AuditFields): Promise<ProxyOutcome> {
+    const platform = Object.hasOwn(opts.platforms, input.key.platform) ? opts.platforms[input.key.platform] : undefined
+    if (platform === undefined) return refused(PROXY_REFUSALS.unknownPlatform)
+    const target = upstreamUrl(platform.config.urls.api, input.rawPath, input.rawQuery)
+    if (!target.ok) {
+      audit.pathRefusal = target.refusal
+      return refused(PROXY_REFUSALS.invalidPath)
+    }
+    let body: RequestBody
+    try {
+      body = await readRequestBody(input.body, typeof input.headers['content-length'] === 'string' ? input.headers['content-length'] : undefined, input.hasBody, opts.maxBodyBytes)
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return refused(PROXY_REFUSALS.bodyTooLarge)
+      throw err
+    }
+    try {
+      const first = await handout.handOut(input.key)
+      if (first.kind !== HANDOUT_OUTCOMES.token) return handoutRefusal(first)
+      audit.refreshed = first.refreshed
+      const paused = await slot(platform.name)
+      if (paused !== undefined) return paused
+      const answer = await send(platform, input.method, target.url, first.accessToken, input, body)
+      if (typeof answer === 'string') return refused(answer)
+      audit.upstreamStatus = answer.status
+      const rule = platform.apiTokenRefusal
+      if (answer.status !== 401 && !rule.bodyStatuses.includes(answer.status)) return answerOf(answer)
+
+      const head = await readHead(answer.body, REFUSAL_BODY_BYTES)
+      if (head.rest === 'failed') return refused(PROXY_REFUSALS.upstreamUnavailable)
+      const passOn = answerOf(answer, { head: head.head, rest: head.rest })
+      if (head.rest !== 'none' || !rule.refuses(answer.status, parseJson(head.head))) return passOn
+
+      // The provider refused the token: one refresh (or the one another writer just made), one retry.
+      const next = await replacement(input.key, first.accessToken)
+      if (next.kind !== HANDOUT_OUTCOMES.token) return handoutRefusal(next)
+      audit.refreshed ||= next.refreshed
+      // No newer token (force cooldown, a refresh put off): sending the same one again is pointless.
+      // A streamed body was sent once and is gone: the caller retries, with the new token already stored.
+      if (next.accessToken === first.accessToken || !body.replayable) return passOn
+      const pausedAgain = await slot(platform.name)
+      if (pausedAgain !== undefined) return pausedAgain
+      audit.retried = true
+      const second = await send(platform, input.method, target.url, next.accessToken, input, body)
+      if (typeof second === 'string') return refused(second)
+      audit.upstreamStatus = second.status
+      return answerOf(second)
+    } finally {
+      body.stop()
+    }
+  }
+
+  return {
+    async call (input) {
+      const startedAt = performance.now()
+      const audit: AuditFields = { outcome: 'answered', refreshed: false, retried: false }
+      let logged = false
+      const log = (outcome: string): void => {
+        if (logged) return
+        logged = true
+        input.log.info({
+          proxy: {
+            userId: input.key.userId,
+            platform: input.key.platform,
+            method: input.method,
+            // The path only: a query string may carry anything, a body even more.
+            path: input.rawPath,
+            upstreamStatus: audit.upstreamStatus,
+            outcome,
+            durationMs: Math.round(performance.now() - startedAt),
+            keyIndex: input.keyIndex,
+            refreshed: audit.refreshed,
+            retried: audit.retried,
+            ...(audit.pathRefusal === undefined ? {} : { pathRefusal: audit.pathRefusal })
+          }
+        }, 'proxied call')
+      }
+      let outcome: ProxyOutcome
+      try {
+        outcome = await run(input, audit)
+      } catch (err) {
+        log('error')
+        throw err
+      }
+      if (outcome.kind === 'refused') {
+        log(outcome.code)
+        return outcome
+      }
+      if (Buffer.isBuffer(outcome.body)) {
+        log('answered')
+        return outcome
+      }
+      // Streamed: the line is written when the body has gone through (or was cut).
+      const stream = outcome.body
+      let failure: string | undefined
+      stream.once('error', (err) => { failure = err.name === 'UpstreamTooLargeError' ? PROXY_REFUSALS.upstreamTooLarge : 'answer_cut' })
+      stream.once('close', () => { log(failure ?? (stream.readableEnded ? 'answered' : 'caller_left')) })
+      return outcome
+    }
+  }
+}
+
+function handoutRefusal (result: Exclude<HandoutResult, { kind: 'token' }>): ProxyOutcome {
+  switch (result.kind) {
+    case HANDOUT_OUTCOMES.unknownPlatform: return refused(PROXY_REFUSALS.unknownPlatform)
+    case HANDOUT_OUTCOMES.notConnected: return refused(PROXY_REFUSALS.notConnected)
+    case HANDOUT_OUTCOMES.needsReauth: return refused(PROXY_REFUSALS.needsReauth)
+    default: return refused(PROXY_REFUSALS.providerUnavailable)
+  }
+}
