@@ -56,13 +56,12 @@ export function pathRefusal (rawPath: string): PathRefusal | undefined {
   }
   // `%252e%252e` decodes to `%2e%2e`, which a provider decoding twice would read as `..`.
   if (/%[0-9a-f]{2}/i.test(decoded)) return PATH_REFUSALS.doubleEncoded
-  for (const text of [rawPath, decoded]) {
-    if (CONTROL.test(text)) return PATH_REFUSALS.controlCharacter
-    if (text.includes('\\')) return PATH_REFUSALS.backslash
-    if (text.includes('#')) return PATH_REFUSALS.fragment
-    if (text.includes('@')) return PATH_REFUSALS.at
-    if (text.includes(':')) return PATH_REFUSALS.colon
-  }
+  // The decoded text holds every raw character too (decoding only turns escapes into characters).
+  if (CONTROL.test(decoded)) return PATH_REFUSALS.controlCharacter
+  if (decoded.includes('\\')) return PATH_REFUSALS.backslash
+  if (decoded.includes('#')) return PATH_REFUSALS.fragment
+  if (decoded.includes('@')) return PATH_REFUSALS.at
+  if (decoded.includes(':')) return PATH_REFUSALS.colon
   // The first segment is the one after the leading `/`; a trailing `/` is allowed (`/v2/user/info/`).
   const segments = decoded.slice(1).split('/')
   for (const [i, segment] of segments.entries()) {
