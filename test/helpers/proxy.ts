@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import type { ProviderBudget } from '../../src/budget/provider-budget.js'
+import type { WebhooksPluginOptions } from '../../src/plugins/webhooks.js'
 import { createCipher } from '../../src/store/crypto.js'
 import { createTokenStore, type TokenStore } from '../../src/store/token-store.js'
 import type { OAuthFake } from '../fakes/oauth-fake.js'
@@ -53,6 +54,7 @@ export interface ProxySetupOptions {
   readonly env?: Env
   readonly budget?: ProviderBudget
   readonly table?: TestTable
+  readonly webhooks?: WebhooksPluginOptions
 }
 
 /** The real app on a fresh table, every platform URL (the API's included) at `fake`. */
@@ -69,7 +71,13 @@ export async function proxySetup (t: Test, fake: OAuthFake, options: ProxySetupO
     ...fake.env(),
     ...options.env
   })
-  const app = await buildApp(t, { config, clock: clock.now, logs, ...(options.budget === undefined ? {} : { providerBudget: options.budget }) })
+  const app = await buildApp(t, {
+    config,
+    clock: clock.now,
+    logs,
+    ...(options.budget === undefined ? {} : { providerBudget: options.budget }),
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks })
+  })
   const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
   let n = 0
   const seed = async (expiresInMs = 60 * MINUTE, prefix = `user${n++}`): Promise<SeededToken> =>
