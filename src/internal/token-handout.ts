@@ -157,11 +157,20 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** One refresh per token in this process: later callers get the first caller's promise. */
-  function shared (platform: Platform, key: TokenKey, force: boolean, refusedByProvider = false): Promise<HandoutResult> {
-    const id = `${key.platform}\u0000${key.userId}`
+  /**
+   * One refresh per token in this process: later callers get the first caller's promise. A forced
+   * refresh takes its cooldown slot inside the flight, so the callers of this process that arrive
+   * while the slot is being taken wait for the same refresh instead of meeting the cooldown.
+   */
+  function shared (platform: Platform, record: TokenRecord, force: boolean, refusedByProvider = false): Promise<HandoutResult> {
+    const id = `${record.platform}\u0000${record.userId}`
     const running = flights.get(id)
     if (running !== undefined) return running
-    const flight = refreshNow(platform, key, force, force && refusedByProvider).finally(() => { flights.delete(id) })
+    const run = async (): Promise<HandoutResult> => {
+      if (force && !(await store.takeForceSlot(record, opts.forceCooldownMs))) return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
+      return await refreshNow(platform, record, force, force && refusedByProvider)
+    }
+    const flight = run().finally(() => { flights.delete(id) })
     flights.set(id, flight)
     return flight
   }
@@ -184,11 +193,9 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       if (record.claimUntilMs !== undefined && record.claimUntilMs >= now() && !flights.has(`${key.platform}\u0000${key.userId}`)) {
         return awaitClaimHolder(record)
       }
-      if (fresh && !(await store.takeForceSlot(key, opts.forceCooldownMs))) {
-        return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
-      }
-      // A fresh token here is a forced refresh; an expiring one is refreshed under the min-TTL rules.
-      return await shared(platform, key, fresh, options.refusedByProvider === true)
+      // A fresh token here is a forced refresh (its cooldown slot taken in the flight); an expiring one
+      // is refreshed under the min-TTL rules.
+      return await shared(platform, record, fresh, options.refusedByProvider === true)
     }
   }
 }

@@ -5,8 +5,9 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProviderBudget } from '../budget/provider-budget.js'
-import { HANDOUT_OUTCOMES, type HandoutResult, type TokenHandout } from '../internal/token-handout.js'
+import { HANDOUT_OUTCOMES, HANDOUT_REASONS, type HandoutResult, type TokenHandout } from '../internal/token-handout.js'
 import type { Platform } from '../platforms/platform.js'
 import type { ProviderHttp } from '../platforms/provider-http.js'
 import type { TokenKey } from '../store/token-item.js'
@@ -80,6 +81,12 @@ export interface ApiProxy {
   call (input: ProxyCall): Promise<ProxyOutcome>
 }
 
+/** How often, and how far apart, a refused token met by the force cooldown is asked for again. */
+const COOLDOWN_RECHECKS = 3
+const COOLDOWN_RECHECK_MS = 200
+
+const sameToken = (result: HandoutResult, token: string): boolean => result.kind === HANDOUT_OUTCOMES.token && result.accessToken === token
+
 /** Answers that may refuse the token are read this far to decide (error objects are small). */
 const REFUSAL_BODY_BYTES = 64 * 1024
 
@@ -145,7 +152,15 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
   async function replacement (key: TokenKey, refusedToken: string): Promise<HandoutResult> {
     const current = await handout.handOut(key)
     if (current.kind !== HANDOUT_OUTCOMES.token || current.accessToken !== refusedToken) return current
-    return await handout.handOut(key, { force: true, refusedByProvider: true })
+    let next = await handout.handOut(key, { force: true, refusedByProvider: true })
+    // The cooldown answered the refused token: another instance took the force slot a moment ago and
+    // is about to claim the token (or has written a new one). Ask again a few times: the handout then
+    // waits for that claim holder's write, or finds the new version.
+    for (let i = 0; i < COOLDOWN_RECHECKS && sameToken(next, refusedToken) && next.kind === HANDOUT_OUTCOMES.token && next.reason === HANDOUT_REASONS.forceCooldown; i++) {
+      await sleep(COOLDOWN_RECHECK_MS)
+      next = await handout.handOut(key, { force: true, refusedByProvider: true })
+    }
+    return next
   }
 
   async function run (input: ProxyCall, audit: AuditFields): Promise<ProxyOutcome> {

@@ -17,7 +17,7 @@ t.test('path tricks: 400 invalid_path, no upstream call, the trap sees nothing',
   const h = trap.host
   const tricks = [
     `/..${'/..'.repeat(4)}/x`, '/a/../b', '/./api/v1/me', '/%2e%2e/x', '/%2E%2E/%2E%2E/x', '/.%2e/x', '/%2e/x',
-    `//${h}/x`, `/a//b`, `/%2F%2F${h}/x`, '/a%2fb', `/\\\\${h}/x`, `/%5C%5C${h}/x`,
+    `//${h}/x`, '/a//b', `/%2F%2F${h}/x`, '/a%2fb', `/\\\\${h}/x`, `/%5C%5C${h}/x`,
     `/http://${h}/x`, `/http:%2F%2F${h}/x`, `/https:${h}`, '/javascript:alert(1)',
     `/@${h}/x`, `/x%40${h}`, `/:${trap.port}/x`,
     '/%00x', `/a%0d%0aHost:%20${h}`, '/%09x', '/%7F',
