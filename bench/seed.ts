@@ -34,7 +34,7 @@ export async function seedDue (grants: readonly SeedGrant[], opts: SeedOptions):
       [ATTR.username]: `user_${i}`,
       [ATTR.scopes]: ['user.info.basic'],
       // Spread over the window so the index is in expiry order, as in life.
-      [ATTR.expiresAt]: opts.nowMs + opts.remainingMs - (i % 1_000),
+      [ATTR.dueAt]: opts.nowMs + opts.remainingMs - (i % 1_000),
       [ATTR.issuedAtMs]: opts.nowMs + opts.remainingMs - opts.lifetimeMs,
       [ATTR.connectedAtMs]: opts.nowMs - 86_400_000,
       [ATTR.updatedAtMs]: opts.nowMs,

@@ -6,20 +6,15 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
+import { ERROR_CODES, type ErrorCode } from './errors.js'
 
-export const CLIENT_ERROR_CODES = {
-  headerTooLarge: 'header_too_large',
-  requestTimeout: 'request_timeout',
-  badRequest: 'bad_request'
-} as const
-
-interface ClientErrorAnswer { readonly status: number, readonly code: string }
+interface ClientErrorAnswer { readonly status: number, readonly code: ErrorCode }
 
 /** The status and contract code for a parser error code (`HPE_HEADER_OVERFLOW`, `ERR_HTTP_REQUEST_TIMEOUT`…). */
 export function clientErrorAnswer (errorCode: unknown): ClientErrorAnswer {
-  if (errorCode === 'HPE_HEADER_OVERFLOW') return { status: 431, code: CLIENT_ERROR_CODES.headerTooLarge }
-  if (errorCode === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: CLIENT_ERROR_CODES.requestTimeout }
-  return { status: 400, code: CLIENT_ERROR_CODES.badRequest }
+  if (errorCode === 'HPE_HEADER_OVERFLOW') return { status: 431, code: ERROR_CODES.headerTooLarge }
+  if (errorCode === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: ERROR_CODES.requestTimeout }
+  return { status: 400, code: ERROR_CODES.badRequest }
 }
 
 /** A parser code fit for a log line: Node's and llhttp's codes are upper-case words; anything else is 'other'. */

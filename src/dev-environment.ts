@@ -29,6 +29,8 @@ export interface DevEnvironment {
   readonly filled: readonly string[]
   /** Of those, the ones the sandbox and the development sign-in filled (announced on their own lines). */
   readonly filledForSandbox: readonly string[]
+  /** The platforms pointed at the sandbox (loadConfig's `sandboxed`). */
+  readonly sandboxed: readonly string[]
   /** Where the embedded store's data and the generated secrets live. */
   readonly dataDir: string
 }
@@ -80,5 +82,5 @@ export async function prepareDevEnvironment (env: Env, dataDir = localDataDir(en
     out.DYNAMODB_ENDPOINT = started.endpoint
     filled.push('DYNAMODB_ENDPOINT')
   }
-  return { env: out, embedded, filled, filledForSandbox: [...sandboxed.filled, ...identity.filled], dataDir }
+  return { env: out, embedded, filled, filledForSandbox: [...sandboxed.filled, ...identity.filled], sandboxed: sandboxed.sandboxed, dataDir }
 }

@@ -16,7 +16,7 @@ async function main (): Promise<void> {
   let config: Config
   try {
     if (!production) dev = await prepareDevEnvironment(process.env)
-    config = loadConfig(dev?.env ?? process.env)
+    config = loadConfig(dev?.env ?? process.env, { sandboxed: dev?.sandboxed })
   } catch (err) {
     await dev?.embedded?.stop()
     const message = err instanceof ConfigError ? err.message : `start-up failed: ${(err as Error).message}`

@@ -1,13 +1,15 @@
 // The connect flow's answers as data: the contract's `error=` codes, and how a provider's own `error`
 // parameter on the callback maps onto them.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1 (authorization error response)
+import { PROVIDER_ERROR_CODES } from '../platforms/oauth-errors.js'
+import { STORE_ERRORS } from '../store/errors.js'
+
+/** The provider's own codes (a ProviderError's), and ours for the state and the store. */
 export const CALLBACK_ERRORS = {
-  accessDenied: 'access_denied',
+  ...PROVIDER_ERROR_CODES,
   invalidState: 'invalid_state',
-  exchangeFailed: 'exchange_failed',
-  providerUnavailable: 'provider_unavailable',
   /** Not a provider's fault: DynamoDB did not answer while the flow was consumed or stored. */
-  storeUnavailable: 'store_unavailable'
+  storeUnavailable: STORE_ERRORS.unavailable
 } as const
 export type CallbackError = typeof CALLBACK_ERRORS[keyof typeof CALLBACK_ERRORS]
 

@@ -29,8 +29,10 @@ export type CallbackReason =
   | ConsumeFailure
   /** `provider_<error>`: the provider's own error on the redirect back, bounded by loggableCode(). */
   | `provider_${string}`
-  /** A ProviderError's failure code (ours: `network`, `graph_190`…), or an unexpected error's name. */
+  /** A ProviderError's failure code (ours: `network`, `graph_190`…). */
   | FailureCode
+  /** An unexpected error, by its name only (its message could quote a provider's answer). */
+  | `unexpected_${string}`
 
 export interface CallbackInput {
   readonly platform: Platform
@@ -85,7 +87,7 @@ export async function completeConnect (deps: ConnectFlowDeps, input: CallbackInp
     grant = await platform.exchangeCode({ code: input.code, codeVerifier })
   } catch (err) {
     if (err instanceof ProviderError) return end(err.code, err.reason)
-    return end(CALLBACK_ERRORS.exchangeFailed, err instanceof Error ? err.name : 'unknown')
+    return end(CALLBACK_ERRORS.exchangeFailed, `unexpected_${err instanceof Error ? err.name : typeof err}`)
   }
   try {
     await deps.tokens.saveConnection({

@@ -4,8 +4,6 @@
 // or an `Origin` equal to APP_URL's. Bearer callers choose their header themselves and are not
 // concerned, nor are clients that send neither header (no browser sends neither on such a call).
 // @see https://owasp.org/www-community/attacks/csrf and https://w3c.github.io/webappsec-fetch-metadata/
-export const CROSS_SITE_REFUSED = 'cross_site_request'
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface RequestOrigin {

@@ -107,8 +107,8 @@ export async function dueReport (ctx: OpsContext): Promise<number> {
     for await (const page of store.queryDue(name, nowMs + horizonMs, 500)) {
       for (const key of page) {
         due++
-        if (key.expiresAtMs <= nowMs) expired++
-        earliest = Math.min(earliest ?? key.expiresAtMs, key.expiresAtMs)
+        if (key.dueAtMs <= nowMs) expired++
+        earliest = Math.min(earliest ?? key.dueAtMs, key.dueAtMs)
       }
     }
     ctx.out(`${name}: due=${due} expired=${expired} earliest=${iso(earliest)} window=${Math.round(horizonMs / 60_000)}min${platform.refreshMode === 'eager' ? '' : ' on_demand'}${platform.configured ? '' : ' (not configured: a run skips it)'}`)

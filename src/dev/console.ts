@@ -5,7 +5,7 @@
 // a cross-site post is refused (auth/cross-site.ts) and the session cookie is SameSite=Lax.
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify'
-import { allowedCrossSite, CROSS_SITE_REFUSED } from '../auth/cross-site.js'
+import { allowedCrossSite } from '../auth/cross-site.js'
 import { ERROR_CODES, HttpError } from '../errors.js'
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { renderConsole, consoleCsp, type LastRunView, type PlatformRow } from './console-page.js'
@@ -70,7 +70,7 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
   app.addHook('onRequest', async (request) => {
     const header = (name: string): string | undefined => typeof request.headers[name] === 'string' ? request.headers[name] : undefined
     if (!allowedCrossSite({ method: request.method, origin: header('origin'), secFetchSite: header('sec-fetch-site') }, config.appUrl)) {
-      throw new HttpError(403, CROSS_SITE_REFUSED)
+      throw new HttpError(403, ERROR_CODES.crossSiteRequest)
     }
   })
 

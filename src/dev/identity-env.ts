@@ -1,23 +1,14 @@
 // Where the development sign-in lives, and the environment that points the REAL identity check at it:
 // COGNITO_ISSUER / COGNITO_JWKS_URL / COGNITO_CLIENT_ID name this service's own /dev/identity, so
 // aws-jwt-verify downloads the dev JWKS over HTTP as it would Cognito's. Pure: no I/O, no clock.
-export const DEV_IDENTITY_PATH = '/dev/identity'
+import { DEV_IDENTITY_PATH } from '../identity/dev-issuer.js'
+
 export const DEV_JWKS_PATH = `${DEV_IDENTITY_PATH}/.well-known/jwks.json`
 export const DEV_CLIENT_ID = 'dev-console-client'
 
 type Env = Record<string, string | undefined>
 
 const set = (env: Env, name: string): boolean => env[name] !== undefined && env[name] !== ''
-
-/** True when `url` names the development issuer or its JWKS (any host): never valid in production. */
-export function pointsAtDevIdentity (url: string): boolean {
-  try {
-    const path = new URL(url).pathname.replace(/\/+$/, '')
-    return path === DEV_IDENTITY_PATH || path.startsWith(`${DEV_IDENTITY_PATH}/`)
-  } catch {
-    return false
-  }
-}
 
 /**
  * The URL this process can reach itself on, from HOST and PORT as server.ts listens on them: a

@@ -4,7 +4,7 @@
 // did); with a real pool configured the console runs without a sign-in.
 import type { FastifyPluginAsync } from 'fastify'
 import devConsole from './console.js'
-import { pointsAtDevIdentity } from './identity-env.js'
+import { pointsAtDevIdentity } from '../identity/dev-issuer.js'
 import devIdentityRoutes from './identity-routes.js'
 import { createDevSigner } from './identity-signer.js'
 

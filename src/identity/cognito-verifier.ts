@@ -41,10 +41,12 @@ export type IdentityFailure = typeof IDENTITY_FAILURES[keyof typeof IDENTITY_FAI
 
 export class IdentityError extends Error {
   readonly reason: IdentityFailure
-  constructor (reason: IdentityFailure) {
-    super(`identity refused: ${reason}`)
+  constructor (reason: IdentityFailure, options?: ErrorOptions) {
+    super(`identity refused: ${reason}`, options)
     this.name = 'IdentityError'
     this.reason = reason
+    // The verifier's error can quote the token's claims: keep it off JSON.stringify and pino's serialisers.
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { enumerable: false, value: options.cause })
   }
 }
 
@@ -112,7 +114,10 @@ function jwksFetcher (fetchImpl: typeof fetch, timeoutMs: number, now: () => num
       } catch (err) {
         failures++
         retryAtMs = now() + Math.min(JWKS_BACKOFF.firstMs * 2 ** (failures - 1), JWKS_BACKOFF.maxMs)
-        throw new FetchError(uri, err instanceof Error && err.message.startsWith('status ') ? err.message : errorNameOf(err))
+        const failed = new FetchError(uri, err instanceof Error && err.message.startsWith('status ') ? err.message : errorNameOf(err))
+        // aws-jwt-verify's FetchError takes no options: the cause is attached as ErrorOptions would, unlisted.
+        Object.defineProperty(failed, 'cause', { enumerable: false, value: err })
+        throw failed
       }
     }
   }
@@ -150,7 +155,7 @@ export function createCognitoVerifier (options: CognitoVerifierOptions): Cognito
       try {
         payload = await verifyJwt(jwt)
       } catch (err) {
-        throw new IdentityError(failureOf(err))
+        throw new IdentityError(failureOf(err), { cause: err })
       }
       const tokenUse = payload.token_use
       if (tokenUse !== 'access' && tokenUse !== 'id') throw new IdentityError(IDENTITY_FAILURES.tokenUse)

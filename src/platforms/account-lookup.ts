@@ -1,7 +1,7 @@
 // Account id and username after a code exchange: one bearer GET, read by the platform's own picker.
 // Failures become ProviderError codes for the callback; nothing of the answer goes into a message.
 import type { Account } from '../tokens.js'
-import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError, statusFailure, thrownFailure } from './oauth-errors.js'
+import { FAILURE_CODES, OUTAGE_CODES, PROVIDER_ERROR_CODES, ProviderError, statusFailure, thrownFailure } from './oauth-errors.js'
 import { jsonObject, providerRequest, type ProviderHttp } from './provider-http.js'
 
 /** A provider id as a string: ids arrive as strings or (Graph) numbers. */
@@ -26,7 +26,7 @@ export async function lookupAccount (
   try {
     answer = await providerRequest(http, url, { method: 'GET', headers: { authorization: `Bearer ${accessToken}` } })
   } catch (err) {
-    throw ProviderError.fromFailure(thrownFailure(err), 'account lookup')
+    throw ProviderError.fromFailure(thrownFailure(err), 'account lookup', OUTAGE_CODES, { cause: err })
   }
   if (answer.status < 200 || answer.status > 299) throw ProviderError.fromFailure(statusFailure(answer, http.now()), 'account lookup')
   const body = jsonObject(answer)

@@ -30,8 +30,6 @@ export interface GraphDefinition<N extends string> {
   pickAccount (body: Record<string, unknown>, codeEntry: Record<string, unknown>): Account | undefined
 }
 
-export const NO_EXCHANGE_URL = 'no_exchange_url'
-
 type Read = { readonly ok: true, readonly answer: ProviderAnswer } | { readonly ok: false, readonly failure: Failure }
 
 async function request (http: ProviderHttp, url: URL, init: RequestInit = {}): Promise<Read> {
@@ -88,7 +86,7 @@ export function defineGraphPlatform<N extends string> (definition: GraphDefiniti
         const shortLived = typeof entry?.access_token === 'string' && entry.access_token !== '' ? entry.access_token : undefined
         if (entry === undefined || shortLived === undefined) throw new ProviderError(PROVIDER_ERROR_CODES.exchangeFailed, FAILURE_CODES.malformed, 'code exchange')
 
-        if (config.urls.exchange === undefined) throw new ProviderError(PROVIDER_ERROR_CODES.exchangeFailed, NO_EXCHANGE_URL, 'long-lived exchange')
+        if (config.urls.exchange === undefined) throw new ProviderError(PROVIDER_ERROR_CODES.exchangeFailed, FAILURE_CODES.noExchangeUrl, 'long-lived exchange')
         const exchangeUrl = new URL(config.urls.exchange)
         exchangeUrl.searchParams.set('grant_type', wire.exchangeGrantType)
         exchangeUrl.searchParams.set('client_secret', config.clientSecret)

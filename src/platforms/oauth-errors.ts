@@ -3,18 +3,11 @@
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 (OAuth error codes)
 import { parseRetryAfterMs, ProviderTransportError, type ProviderAnswer } from './provider-http.js'
 
-/** Our failure codes: FAILURE_CODES, an OAuth `error` we keep (`invalid_grant`, `oauth_<x>`), `graph_<n>`. */
-export type FailureCode = string
-
-export type Failure =
-  | { readonly kind: 'transient', readonly code: FailureCode, readonly retryAfterMs?: number | undefined }
-  | { readonly kind: 'permanent', readonly code: FailureCode }
-
 /** OAuth `error` values that mean this grant is dead: only these ever mark a token needs_reauth. */
-export const PERMANENT_OAUTH_ERRORS: readonly string[] = ['invalid_grant', 'invalid_client', 'unauthorized_client']
+const PERMANENT_OAUTH_ERRORS = ['invalid_grant', 'invalid_client', 'unauthorized_client'] as const
 
 /** OAuth `error` values the provider documents as retryable (RFC 6749 §4.1.2.1). */
-const TRANSIENT_OAUTH_ERRORS: readonly string[] = ['server_error', 'temporarily_unavailable']
+const TRANSIENT_OAUTH_ERRORS = ['server_error', 'temporarily_unavailable'] as const
 
 export const FAILURE_CODES = {
   network: 'network',
@@ -25,21 +18,38 @@ export const FAILURE_CODES = {
   http3xx: 'http_3xx',
   malformed: 'malformed_response',
   providerError: 'provider_error',
-  missingRefreshToken: 'missing_refresh_token'
+  missingRefreshToken: 'missing_refresh_token',
+  /** Not the provider's doing: a Graph platform configured without its long-lived exchange URL. */
+  noExchangeUrl: 'no_exchange_url'
 } as const
 
+/** Our failure codes: FAILURE_CODES, an OAuth `error` we keep (`invalid_grant`, `oauth_<x>`), `graph_<n>`. */
+export type FailureCode =
+  | typeof FAILURE_CODES[keyof typeof FAILURE_CODES]
+  | typeof PERMANENT_OAUTH_ERRORS[number]
+  | typeof TRANSIENT_OAUTH_ERRORS[number]
+  | `oauth_${string}`
+  | `graph_${number}`
+
+export type Failure =
+  | { readonly kind: 'transient', readonly code: FailureCode, readonly retryAfterMs?: number | undefined }
+  | { readonly kind: 'permanent', readonly code: FailureCode }
+
+const isPermanentOAuthError = (error: string): error is typeof PERMANENT_OAUTH_ERRORS[number] =>
+  (PERMANENT_OAUTH_ERRORS as readonly string[]).includes(error)
+
 /** server_error / temporarily_unavailable: the provider says "try again". */
-export function isDocumentedTransient (error: string): boolean {
-  return TRANSIENT_OAUTH_ERRORS.includes(error)
+export function isDocumentedTransient (error: string): error is typeof TRANSIENT_OAUTH_ERRORS[number] {
+  return (TRANSIENT_OAUTH_ERRORS as readonly string[]).includes(error)
 }
 
-const transient = (code: string, retryAfterMs?: number): Failure =>
+const transient = (code: FailureCode, retryAfterMs?: number): Failure =>
   retryAfterMs === undefined ? { kind: 'transient', code } : { kind: 'transient', code, retryAfterMs }
 
 /** An OAuth `error` string → failure. Unknown values stay transient: a doubt never disconnects an account. */
 export function oauthErrorFailure (error: string): Failure {
-  if (PERMANENT_OAUTH_ERRORS.includes(error)) return { kind: 'permanent', code: error }
-  if (TRANSIENT_OAUTH_ERRORS.includes(error)) return transient(error)
+  if (isPermanentOAuthError(error)) return { kind: 'permanent', code: error }
+  if (isDocumentedTransient(error)) return transient(error)
   // Keep a provider's code only when it looks like one (it reaches logs and the item's lastError).
   return transient(/^[a-z][a-z0-9_]{0,40}$/.test(error) ? `oauth_${error}` : FAILURE_CODES.providerError)
 }
@@ -78,21 +88,23 @@ export type ProviderErrorCode = typeof PROVIDER_ERROR_CODES[keyof typeof PROVIDE
  */
 export class ProviderError extends Error {
   readonly code: ProviderErrorCode
-  readonly reason: string
-  constructor (code: ProviderErrorCode, reason: string, step: string, options?: ErrorOptions) {
+  readonly reason: FailureCode
+  constructor (code: ProviderErrorCode, reason: FailureCode, step: string, options?: ErrorOptions) {
     super(`${step} failed: ${reason}`, options)
     this.name = 'ProviderError'
     this.code = code
     this.reason = reason
+    // A transport error can carry the request (its URL's query holds codes and tokens): keep it unlisted.
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { enumerable: false, value: options.cause })
   }
 
   /**
    * Outages (`outageCodes`: network, timeout, 5xx, 429, server_error…, and a wire's own such as
    * Graph's) are provider_unavailable; the rest exchange_failed.
    */
-  static fromFailure (failure: Failure, step: string, outageCodes: ReadonlySet<string> = OUTAGE_CODES): ProviderError {
+  static fromFailure (failure: Failure, step: string, outageCodes: ReadonlySet<string> = OUTAGE_CODES, options?: ErrorOptions): ProviderError {
     const unavailable = failure.kind === 'transient' && outageCodes.has(failure.code)
-    return new ProviderError(unavailable ? PROVIDER_ERROR_CODES.providerUnavailable : PROVIDER_ERROR_CODES.exchangeFailed, failure.code, step)
+    return new ProviderError(unavailable ? PROVIDER_ERROR_CODES.providerUnavailable : PROVIDER_ERROR_CODES.exchangeFailed, failure.code, step, options)
   }
 }
 

@@ -3,6 +3,7 @@
 // quirks live in its own module as data.
 import type { Account, TokenGrant } from '../tokens.js'
 import type { ProviderHttp } from './provider-http.js'
+import type { FailureCode } from './oauth-errors.js'
 
 export type { TokenGrant } from '../tokens.js'
 
@@ -81,9 +82,9 @@ export type RefreshOutcome =
    */
   | { readonly kind: 'refreshed', readonly grant: TokenGrant, readonly warning?: string | undefined }
   /** Try again later: network, timeout, 5xx, 429, malformed answers, server_error, Graph 1/2/4/17/341. */
-  | { readonly kind: 'transient', readonly code: string, readonly retryAfterMs?: number | undefined }
+  | { readonly kind: 'transient', readonly code: FailureCode, readonly retryAfterMs?: number | undefined }
   /** The grant is dead for this token: invalid_grant, invalid_client / unauthorized_client, Graph 190. */
-  | { readonly kind: 'permanent', readonly code: string }
+  | { readonly kind: 'permanent', readonly code: FailureCode }
 
 /** The input of a refresh: the stored secrets and what is known about the token. */
 export interface RefreshInput {

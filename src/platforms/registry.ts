@@ -1,8 +1,7 @@
 // Every platform, in one list: adding one is a module and a line here. The names, the specs, the
 // configuration variables (config.ts) and the status keys (routes/platforms.ts) all derive from it.
-import type { Config } from '../config.js'
 import { instagramModule } from './instagram.js'
-import type { Platform, PlatformSpec } from './platform.js'
+import type { Platform, PlatformConfig, PlatformSpec } from './platform.js'
 import type { ProviderHttp } from './provider-http.js'
 import { redditModule } from './reddit.js'
 import { threadsModule } from './threads.js'
@@ -18,7 +17,8 @@ export function isPlatformName (value: string): value is PlatformName {
   return (PLATFORM_NAMES as readonly string[]).includes(value)
 }
 
-export function createPlatforms (config: Config, http: ProviderHttp): Readonly<Record<PlatformName, Platform>> {
-  const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(config.platforms[m.spec.name], http)] as const)
+/** Each platform built from its loaded configuration, on one set of provider connections. */
+export function createPlatforms (configs: Readonly<Record<PlatformName, PlatformConfig>>, http: ProviderHttp): Readonly<Record<PlatformName, Platform>> {
+  const entries = PLATFORM_MODULES.map((m) => [m.spec.name, m.create(configs[m.spec.name], http)] as const)
   return Object.fromEntries(entries) as Record<PlatformName, Platform>
 }

@@ -5,14 +5,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createSecretMatcher } from '../auth/secret-matcher.js'
+import { ERROR_CODES } from '../errors.js'
 
 // Kept importable from here: the comparison itself lives in auth/secret-matcher.ts, shared with the internal guard.
 export { createSecretMatcher }
-
-export const CRON_GUARD_ERRORS = {
-  unauthorized: 'unauthorized',
-  disabled: 'cron_disabled'
-} as const
 
 export interface CronGuardOptions {
   /** The accepted secrets (CRON_SECRET split on commas); empty disables the cron routes. */
@@ -37,14 +33,14 @@ const cronGuard: FastifyPluginAsync<CronGuardOptions> = async (app, opts) => {
   const matches = createSecretMatcher(secrets)
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (secrets.length === 0) {
-      return reply.code(503).send({ ok: false, error: CRON_GUARD_ERRORS.disabled })
+      return reply.code(503).send({ ok: false, error: ERROR_CODES.cronDisabled })
     }
     // Every presented credential is checked (no short-circuit), then one answer for every failure.
     let ok = false
     for (const candidate of presentedSecrets(request)) ok = matches(candidate) || ok
     if (!ok) {
       request.log.info({ reason: 'no valid cron secret presented' }, 'cron call refused')
-      return reply.code(401).send({ ok: false, error: CRON_GUARD_ERRORS.unauthorized })
+      return reply.code(401).send({ ok: false, error: ERROR_CODES.unauthorized })
     }
     return undefined
   })

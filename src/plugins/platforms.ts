@@ -14,7 +14,7 @@ declare module 'fastify' {
 
 const platformsPlugin: FastifyPluginAsync = async (app) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
-  app.decorate('platforms', createPlatforms(app.config, http))
+  app.decorate('platforms', createPlatforms(app.config.platforms, http))
 }
 
 export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })

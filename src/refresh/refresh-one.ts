@@ -3,11 +3,13 @@
 // @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { FailureCode } from '../platforms/oauth-errors.js'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
 import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
-import { CLAIM_FAILURES, type ClaimFailure, type TokenStore } from '../store/token-store.js'
+import { CLAIM_FAILURES, type ClaimFailure } from '../store/claimed-writes.js'
+import type { TokenStore } from '../store/token-store.js'
 import { nextAttemptAtMs } from './backoff.js'
 import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type DecisionReason, type DueRules } from './due.js'
 
@@ -19,8 +21,7 @@ export interface RefreshLogger {
   error (obj: object, msg: string): void
 }
 
-export const TOKEN_OUTCOMES = ['refreshed', 'failed', 'needsReauth', 'deferred', 'skipped'] as const
-export type TokenOutcome = typeof TOKEN_OUTCOMES[number]
+export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skipped'
 
 /** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (token-store.ts). */
 export const TOKEN_REASONS = {
@@ -33,18 +34,21 @@ export const TOKEN_REASONS = {
 } as const
 export type TokenReason = typeof TOKEN_REASONS[keyof typeof TOKEN_REASONS] | DecisionReason | ClaimFailure
 
-/** Our error codes for a refresh that failed before any provider answer. */
+/** Our error codes for a refresh that failed before any provider answer, or whose answer was not stored. */
 export const REFRESH_ERRORS = {
   decryptFailed: 'decrypt_failed',
-  internal: 'internal_error'
+  internal: 'internal_error',
+  lostClaim: TOKEN_REASONS.lostClaim
 } as const
+/** A failed refresh's code: the provider's failure (platforms/oauth-errors.ts) or one of ours. */
+export type RefreshErrorCode = FailureCode | typeof REFRESH_ERRORS[keyof typeof REFRESH_ERRORS]
 
 export interface TokenResult {
   readonly outcome: TokenOutcome
   /** In words, for the log line: `expires_within_window`, `backoff`, `lost_race`, … */
   readonly reason: TokenReason
   /** Our error code (never a provider body) when the outcome is failed or needsReauth. */
-  readonly errorCode?: string | undefined
+  readonly errorCode?: RefreshErrorCode | undefined
   /** The stored record after a write (the internal route answers with it). */
   readonly record?: TokenRecord | undefined
 }
@@ -118,7 +122,7 @@ export async function refreshOne (
     if (!written.written) {
       // The claim ran out under a very slow answer and another writer moved on: our answer is stale.
       log.error({ ...where, reason: TOKEN_REASONS.lostClaim }, 'refreshed tokens not stored: the claim was lost before the write')
-      return done(log, where, { outcome: 'failed', reason: TOKEN_REASONS.lostClaim, errorCode: TOKEN_REASONS.lostClaim })
+      return done(log, where, { outcome: 'failed', reason: TOKEN_REASONS.lostClaim, errorCode: REFRESH_ERRORS.lostClaim })
     }
     if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
     return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
@@ -141,7 +145,7 @@ async function moveToDeadline (ctx: RefreshOneContext, record: TokenRecord): Pro
 
 async function settleTransient (
   ctx: RefreshOneContext, record: TokenRecord, claimId: string,
-  outcome: { readonly code: string, readonly retryAfterMs?: number | undefined }, where: object
+  outcome: { readonly code: RefreshErrorCode, readonly retryAfterMs?: number | undefined }, where: object
 ): Promise<TokenResult> {
   const nowMs = ctx.now()
   const next = nextAttemptAtMs({ nowMs, attempts: record.attempts + 1, retryAfterMs: outcome.retryAfterMs, expiresAtMs: record.expiresAtMs })
@@ -155,7 +159,7 @@ async function settleTransient (
  * otherwise another writer rotated it meanwhile (a reconnect, a run whose lease ran out) and the
  * provider refused a token that was already replaced — a lost race, not a revocation.
  */
-async function settlePermanent (ctx: RefreshOneContext, record: TokenRecord, claimId: string, code: string, where: object): Promise<TokenResult> {
+async function settlePermanent (ctx: RefreshOneContext, record: TokenRecord, claimId: string, code: FailureCode, where: object): Promise<TokenResult> {
   const current = await ctx.store.get(record, true)
   const unchanged = current !== undefined && current.version === record.version &&
     current.sealed.refreshToken === record.sealed.refreshToken && current.claimId === claimId

@@ -10,7 +10,7 @@ import type { TokenStore } from '../store/token-store.js'
 import { createRateLimiter, type RateLimiter } from './limiter.js'
 import type { RefreshLogger } from './refresh-one.js'
 import { startRun, type RunHandle } from './run.js'
-import { encodeRunSummary, logRunSummary, type RunSummary } from './summary.js'
+import { logRunSummary, type RunSummary } from './summary.js'
 
 export interface RefreshRunnerOptions {
   readonly lock: RunLock
@@ -63,14 +63,13 @@ export function createRefreshRunner (opts: RefreshRunnerOptions): RefreshRunner 
   }
 
   async function releaseWithSummary (runId: string, summary: RunSummary): Promise<void> {
-    const record = encodeRunSummary(summary)
     try {
       await retry(RELEASE_POLICY, (err) => err instanceof StoreUnavailableError, async () => {
-        const released = await opts.lock.release(runId, record)
+        const released = await opts.lock.release(runId, summary)
         if (!released.released) {
           // Our lease ran out and another run holds the lock: leave it, still report.
           opts.log.warn({ runId, heldBy: released.heldBy, reason: released.reason }, 'run lock was no longer ours at the end of the run')
-          await opts.lock.recordSummary(record)
+          await opts.lock.recordSummary(summary)
         }
       })
     } catch (err) {

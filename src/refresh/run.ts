@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks'
 import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenRecord } from '../store/token-item.js'
-import { tokenKeyId, type DueKey, type TokenStore } from '../store/token-store.js'
+import { tokenKeyId, type DueKey } from '../store/token-reads.js'
+import type { TokenStore } from '../store/token-store.js'
 import { platformDueRules, queryHorizonMs } from './due.js'
 import { createSemaphore, forEachConcurrent, type RateLimiter } from './limiter.js'
 import { refreshOne, type RefreshLogger } from './refresh-one.js'
@@ -99,8 +100,8 @@ export function startRun (opts: RunOptions): RunHandle {
       inFlight.add(key.userId)
       try {
         const result = await refreshOne(ctx, platform, key, `${opts.runId}:${++claimSeq}`, known)
-        const newExpiryMs = result.record?.dueAtMs
-        if (result.outcome === 'refreshed' && newExpiryMs !== undefined && newExpiryMs > key.expiresAtMs && newExpiryMs <= untilMs) rewritten.add(key.userId)
+        const newDueAtMs = result.record?.dueAtMs
+        if (result.outcome === 'refreshed' && newDueAtMs !== undefined && newDueAtMs > key.dueAtMs && newDueAtMs <= untilMs) rewritten.add(key.userId)
         countOutcome(tally, result.outcome)
         if (result.errorCode !== undefined) errorCodes[result.errorCode] = (errorCodes[result.errorCode] ?? 0) + 1
       } catch (err) {

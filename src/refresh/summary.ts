@@ -3,7 +3,8 @@
 // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import type { RefreshLogger, TokenOutcome } from './refresh-one.js'
+import { STORE_ERRORS } from '../store/errors.js'
+import { REFRESH_ERRORS, type RefreshLogger, type TokenOutcome } from './refresh-one.js'
 
 export const METRICS_NAMESPACE = 'OAuthRefresher'
 export const SERVICE_NAME = 'oauth-refresher'
@@ -13,9 +14,10 @@ const Count = Type.Integer({ minimum: 0, default: 0 })
 
 /** Why a run stopped early, when it did. */
 export const RUN_ERRORS = {
-  storeUnavailable: 'store_unavailable',
+  storeUnavailable: STORE_ERRORS.unavailable,
   shutdown: 'shutdown',
-  internal: 'internal_error'
+  /** A bug: the same code a token's refresh counts when it crashes. */
+  internal: REFRESH_ERRORS.internal
 } as const
 export type RunError = typeof RUN_ERRORS[keyof typeof RUN_ERRORS]
 
@@ -36,14 +38,8 @@ export const PlatformTallySchema = Type.Object({
 export type PlatformTally = Static<typeof PlatformTallySchema>
 
 /** The run totals, the same names per platform and for the whole run. */
-export const RunCountsSchema = {
-  refreshed: Count,
-  failed: Count,
-  needsReauth: Count,
-  deferred: Count,
-  /** Tokens read from the index that needed nothing (fresh, held by another writer, lost race). */
-  skippedTokens: Count
-}
+export const RUN_COUNTS = ['refreshed', 'failed', 'needsReauth', 'deferred', 'skippedTokens'] as const
+type RunCount = typeof RUN_COUNTS[number]
 
 /**
  * A run's summary: the live tally, what the runner writes to the lock item, what the cron route and
@@ -56,12 +52,12 @@ export const RunSummarySchema = Type.Object({
   startedAtMs: Count,
   finishedAtMs: Count,
   durationMs: Count,
-  ...RunCountsSchema,
+  ...Type.Pick(PlatformTallySchema, RUN_COUNTS).properties,
   results: Type.Array(PlatformTallySchema, { default: [] }),
   /** Our error codes seen in the run, with how often (never a provider body). */
   errorCodes: Type.Record(Type.String(), Count, { default: {} }),
   /** Why the run stopped early, when it did. */
-  error: Type.Optional(Type.Union(Object.values(RUN_ERRORS).map((code) => Type.Literal(code))))
+  error: Type.Optional(Type.Union([Type.Literal(RUN_ERRORS.storeUnavailable), Type.Literal(RUN_ERRORS.shutdown), Type.Literal(RUN_ERRORS.internal)]))
 })
 export type RunSummary = Static<typeof RunSummarySchema>
 
@@ -71,11 +67,6 @@ export type PlatformResult = Static<typeof PlatformResultSchema>
 
 export function publicResults (results: readonly PlatformTally[]): PlatformResult[] {
   return results.map(({ skippedTokens: _, ...r }) => r)
-}
-
-/** The summary as the lock item stores it: a plain map (the lock never reads more than finishedAtMs). */
-export function encodeRunSummary (summary: RunSummary): Record<string, unknown> & { finishedAtMs: number } {
-  return { ...summary }
 }
 
 /**
@@ -92,7 +83,7 @@ export function emptyTally (platform: string, configured: boolean): PlatformTall
   return { platform, configured, due: 0, refreshed: 0, failed: 0, needsReauth: 0, deferred: 0, skippedTokens: 0 }
 }
 
-const COUNTER_OF: Record<TokenOutcome, keyof Omit<PlatformTally, 'platform' | 'configured' | 'due'>> = {
+const COUNTER_OF: Record<TokenOutcome, RunCount> = {
   refreshed: 'refreshed',
   failed: 'failed',
   needsReauth: 'needsReauth',
@@ -104,8 +95,8 @@ export function countOutcome (tally: PlatformTally, outcome: TokenOutcome): void
   tally[COUNTER_OF[outcome]] += 1
 }
 
-export function totals (results: readonly PlatformTally[]): Pick<RunSummary, 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skippedTokens'> {
-  const sum = (k: 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skippedTokens'): number => results.reduce((n, r) => n + r[k], 0)
+export function totals (results: readonly PlatformTally[]): Pick<RunSummary, RunCount> {
+  const sum = (k: RunCount): number => results.reduce((n, r) => n + r[k], 0)
   return { refreshed: sum('refreshed'), failed: sum('failed'), needsReauth: sum('needsReauth'), deferred: sum('deferred'), skippedTokens: sum('skippedTokens') }
 }
 

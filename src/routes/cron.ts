@@ -7,20 +7,21 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import cronGuard from '../plugins/cron-guard.js'
 import { NOT_STARTED } from '../refresh/refresh-runner.js'
-import { decodeRunSummary, PlatformResultSchema, RUN_ERRORS, RunCountsSchema, publicResults, type RunSummary } from '../refresh/summary.js'
+import { decodeRunSummary, PlatformResultSchema, publicResults, RUN_COUNTS, RUN_ERRORS, RunSummarySchema, type RunSummary } from '../refresh/summary.js'
 
-const Count = Type.Integer({ minimum: 0 })
-const RunResponse = Type.Object({
-  ok: Type.Boolean(),
-  runId: Type.String(),
-  done: Type.Boolean(),
-  skipped: Type.Literal(false),
-  ...RunCountsSchema,
-  results: Type.Array(PlatformResultSchema),
-  durationMs: Count,
-  partial: Type.Optional(Type.Boolean()),
-  error: Type.Optional(Type.String())
-})
+// The run's answers, derived from the one run summary schema (refresh/summary.ts): the counts and the
+// run's own members as stored; times as ISO strings; per platform only what the routes publish.
+const PublicResults = Type.Object({ results: Type.Array(PlatformResultSchema) })
+const RunResponse = Type.Composite([
+  Type.Pick(RunSummarySchema, ['runId', 'done', 'durationMs', ...RUN_COUNTS, 'error']),
+  PublicResults,
+  Type.Object({
+    ok: Type.Boolean(),
+    skipped: Type.Literal(false),
+    /** Present, and true, only when the run stopped before the end of its work. */
+    partial: Type.Optional(Type.Literal(true))
+  })
+])
 const SkippedResponse = Type.Object({
   ok: Type.Literal(true),
   skipped: Type.Literal(true),
@@ -30,17 +31,11 @@ const SkippedResponse = Type.Object({
   lockedBy: Type.Union([Type.String(), Type.Null()]),
   lockExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
-const LastRun = Type.Object({
-  runId: Type.String(),
-  startedAt: Type.String({ format: 'date-time' }),
-  finishedAt: Type.String({ format: 'date-time' }),
-  durationMs: Count,
-  partial: Type.Boolean(),
-  ...RunCountsSchema,
-  results: Type.Array(PlatformResultSchema),
-  errorCodes: Type.Record(Type.String(), Count),
-  error: Type.Optional(Type.String())
-})
+const LastRun = Type.Composite([
+  Type.Omit(RunSummarySchema, ['done', 'startedAtMs', 'finishedAtMs', 'results']),
+  PublicResults,
+  Type.Object({ startedAt: Type.String({ format: 'date-time' }), finishedAt: Type.String({ format: 'date-time' }) })
+])
 const LastResponse = Type.Object({
   ok: Type.Literal(true),
   lock: Type.Object({
@@ -57,41 +52,15 @@ const ANSWER_MARGIN_MS = 300
 
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
+// The serializer keeps only what each schema names: the summary goes in whole, with what the views add.
 function runBody (summary: RunSummary): Static<typeof RunResponse> {
-  return {
-    ok: summary.error === undefined,
-    runId: summary.runId,
-    done: summary.done,
-    skipped: false,
-    refreshed: summary.refreshed,
-    failed: summary.failed,
-    needsReauth: summary.needsReauth,
-    deferred: summary.deferred,
-    skippedTokens: summary.skippedTokens,
-    results: publicResults(summary.results),
-    durationMs: summary.durationMs,
-    ...(summary.partial ? { partial: true } : {}),
-    ...(summary.error === undefined ? {} : { error: summary.error })
-  }
+  const { partial, ...rest } = summary
+  return { ...rest, ok: summary.error === undefined, skipped: false, results: publicResults(summary.results), ...(partial ? { partial } : {}) }
 }
 
-function lastRunBody (s: RunSummary | null): Static<typeof LastRun> | null {
-  if (s === null) return null
-  return {
-    runId: s.runId,
-    startedAt: new Date(s.startedAtMs).toISOString(),
-    finishedAt: new Date(s.finishedAtMs).toISOString(),
-    durationMs: s.durationMs,
-    partial: s.partial,
-    refreshed: s.refreshed,
-    failed: s.failed,
-    needsReauth: s.needsReauth,
-    deferred: s.deferred,
-    skippedTokens: s.skippedTokens,
-    results: publicResults(s.results),
-    errorCodes: s.errorCodes,
-    ...(s.error === undefined ? {} : { error: s.error })
-  }
+function lastRunBody (summary: RunSummary | null): Static<typeof LastRun> | null {
+  if (summary === null) return null
+  return { ...summary, results: publicResults(summary.results), startedAt: new Date(summary.startedAtMs).toISOString(), finishedAt: new Date(summary.finishedAtMs).toISOString() }
 }
 
 const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -3,10 +3,9 @@
 // this process (@fastify/rate-limit's memory store): with N instances a user gets at most N × the cap.
 import type { FastifyRequest } from 'fastify'
 import type { RateLimitOptions } from '@fastify/rate-limit'
-import { HttpError } from '../errors.js'
+import { ERROR_CODES, HttpError } from '../errors.js'
 
 export const FLOW_STARTS_PER_MINUTE = 10
-export const RATE_LIMITED = 'rate_limited'
 
 /** The start route's `config.rateLimit`: after the identity hook, keyed by the verified user. */
 export const flowStartRateLimit: RateLimitOptions = {
@@ -16,5 +15,5 @@ export const flowStartRateLimit: RateLimitOptions = {
   hook: 'preHandler',
   keyGenerator: (request: FastifyRequest) => request.identity === null ? `ip:${request.ip}` : `user:${request.identity.userId}`,
   errorResponseBuilder: (_request, context) =>
-    new HttpError(429, RATE_LIMITED, `at most ${FLOW_STARTS_PER_MINUTE} connect flows a minute; retry in ${context.after}`)
+    new HttpError(429, ERROR_CODES.rateLimited, `at most ${FLOW_STARTS_PER_MINUTE} connect flows a minute; retry in ${context.after}`)
 }

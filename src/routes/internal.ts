@@ -8,12 +8,6 @@ import { HANDOUT_OUTCOMES } from '../internal/token-handout.js'
 import internalGuard from '../plugins/internal-guard.js'
 import proxyRoutes, { PROXY_PREFIX } from './proxy.js'
 
-export const INTERNAL_ERRORS = {
-  notConnected: 'not_connected',
-  needsReauth: 'needs_reauth',
-  providerUnavailable: 'provider_unavailable'
-} as const
-
 // Every field listed, never a refresh token: the serializer drops whatever the schema does not name.
 const TokenResponse = Type.Object({
   accessToken: Type.String(),
@@ -51,11 +45,11 @@ const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
           scopes: [...result.scopes]
         }
       case HANDOUT_OUTCOMES.unknownPlatform: throw new HttpError(404, ERROR_CODES.notFound)
-      case HANDOUT_OUTCOMES.notConnected: throw new HttpError(404, INTERNAL_ERRORS.notConnected)
-      case HANDOUT_OUTCOMES.needsReauth: throw new HttpError(409, INTERNAL_ERRORS.needsReauth)
+      case HANDOUT_OUTCOMES.notConnected: throw new HttpError(404, ERROR_CODES.notConnected)
+      case HANDOUT_OUTCOMES.needsReauth: throw new HttpError(409, ERROR_CODES.needsReauth)
       default:
         request.log.warn({ handout: { userId, platform, reason: result.reason } }, 'token not handed out: expired and the provider did not refresh it')
-        throw new HttpError(503, INTERNAL_ERRORS.providerUnavailable)
+        throw new HttpError(503, ERROR_CODES.providerUnavailable)
     }
   })
 }

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
-import { allowedCrossSite, CROSS_SITE_REFUSED } from '../auth/cross-site.js'
+import { allowedCrossSite } from '../auth/cross-site.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
@@ -65,7 +65,7 @@ const platformsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', async (request) => {
     const header = (name: string): string | undefined => typeof request.headers[name] === 'string' ? request.headers[name] : undefined
     if (!allowedCrossSite({ method: request.method, authorization: header('authorization'), origin: header('origin'), secFetchSite: header('sec-fetch-site') }, app.config.appUrl)) {
-      throw new HttpError(403, CROSS_SITE_REFUSED)
+      throw new HttpError(403, ERROR_CODES.crossSiteRequest)
     }
   })
   // Every route of this scope needs a signed-in user.

@@ -1,7 +1,6 @@
 // The sandbox's state: one provider per sandboxed platform, registered with the client configuration
 // names (so the service's own calls are accepted), and the switch that makes a platform's next
 // refresh fail. Framework-free: the plugin decorates the instance with it, the routes read it.
-import type { Config } from '../config.js'
 import type { PlatformConfig } from '../platforms/platform.js'
 import type { PlatformName } from '../platforms/registry.js'
 import { GraphProvider, PROVIDERS, type OAuthProvider } from './providers/index.js'
@@ -57,8 +56,8 @@ export class SandboxHub implements SandboxControl {
     }
   }
 
-  /** The hub of `config`'s sandbox: the sandboxed platforms, their clients, the token lifetime. */
-  static fromConfig (config: Pick<Config, 'sandbox' | 'platforms'>): SandboxHub {
+  /** The hub of the configured sandbox: the sandboxed platforms, their clients, the token lifetime. */
+  static fromConfig (config: { readonly sandbox: Pick<SandboxHubOptions, 'platforms' | 'tokenLifetimeSec'>, readonly platforms: SandboxHubOptions['configs'] }): SandboxHub {
     return new SandboxHub({ platforms: config.sandbox.platforms, configs: config.platforms, tokenLifetimeSec: config.sandbox.tokenLifetimeSec })
   }
 

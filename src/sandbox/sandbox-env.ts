@@ -1,7 +1,8 @@
 // Development only: the platforms nobody configured are pointed at the sandbox the service serves
 // itself (/sandbox/<platform>/…). This runs on the environment before configuration is loaded, so
 // the connect flow and the refresh see nothing but a client id and URLs: they cannot tell the
-// sandbox from the real provider. config.ts finds the sandboxed platforms again by those URLs.
+// sandbox from the real provider. The development start-up hands loadConfig() the sandboxed platforms.
+import { platformVar } from '../platforms/env-names.js'
 import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { PROVIDER_ADDRESSES } from './providers/index.js'
 import { providerEnv, type Env } from './providers/oauth-provider.js'
@@ -38,6 +39,8 @@ export interface SandboxedEnv {
   readonly env: Env
   /** The variables it filled, by name only. */
   readonly filled: readonly string[]
+  /** The platforms whose URLs are now the sandbox's (loadConfig's `sandboxed`). */
+  readonly sandboxed: readonly PlatformName[]
 }
 
 /**
@@ -45,18 +48,18 @@ export interface SandboxedEnv {
  * (whatever URLs were left behind for it). A pure function: `env` is not changed.
  */
 export function sandboxEnv (env: Readonly<Env>, baseUrl = sandboxBaseUrl(env)): SandboxedEnv {
-  if (!sandboxWanted(env)) return { env: { ...env }, filled: [] }
+  if (!sandboxWanted(env)) return { env: { ...env }, filled: [], sandboxed: [] }
   const out: Env = { ...env }
   const filled: string[] = []
   for (const platform of PLATFORM_NAMES) {
     const address = PROVIDER_ADDRESSES[platform]
-    if (set(env[address.clientIdVar]) || set(env[`${address.envPrefix}_CLIENT_SECRET`])) continue
+    if (set(env[platformVar(address, 'CLIENT_ID')]) || set(env[platformVar(address, 'CLIENT_SECRET')])) continue
     for (const [name, value] of Object.entries(sandboxPlatformEnv(platform, baseUrl))) {
       out[name] = value
       filled.push(name)
     }
   }
-  return { env: out, filled }
+  return { env: out, filled, sandboxed: sandboxedPlatforms(out) }
 }
 
 /** The platforms whose every URL is the sandbox's (what sandboxEnv set, or the same by hand). */
@@ -67,7 +70,7 @@ export function sandboxedPlatforms (env: Readonly<Env>): PlatformName[] {
     const address = PROVIDER_ADDRESSES[platform]
     const expected = sandboxPlatformEnv(platform, baseUrl)
     return Object.keys(address.paths).every((name) => {
-      const variable = `${address.envPrefix}_${name}_URL`
+      const variable = platformVar(address, `${name as 'TOKEN'}_URL`)
       return env[variable] === expected[variable]
     })
   })

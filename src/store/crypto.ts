@@ -100,8 +100,8 @@ export function createCipher (keys: readonly EncryptionKey[]): Cipher {
         decipher.setAAD(Buffer.from(context, 'utf8'))
         decipher.setAuthTag(body.subarray(body.length - TAG_BYTES))
         return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8')
-      } catch {
-        throw new CryptoError(CRYPTO_ERRORS.authentication, 'ciphertext does not authenticate for this item (tampered, moved or wrong key)')
+      } catch (err) {
+        throw new CryptoError(CRYPTO_ERRORS.authentication, 'ciphertext does not authenticate for this item (tampered, moved or wrong key)', { cause: err })
       }
     }
   }

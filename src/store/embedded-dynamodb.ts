@@ -52,7 +52,7 @@ export async function startEmbeddedDynamoDb (options: EmbeddedDynamoDbOptions = 
     child.kill('SIGKILL')
     await exited
     const why = javaFailed ? 'java could not run it (Java 17+ is needed)' : 'it did not answer in time'
-    throw new Error(`DynamoDB Local did not start: ${why}: ${(err as Error).message}${stderr === '' ? '' : `\n${stderr}`}`)
+    throw new Error(`DynamoDB Local did not start: ${why}: ${(err as Error).message}${stderr === '' ? '' : `\n${stderr}`}`, { cause: err })
   }
 
   return {
@@ -102,7 +102,7 @@ async function waitUntilReady (endpoint: string, child: ChildProcess, timeoutMs:
         return
       } catch (err) {
         if (child.exitCode !== null || child.signalCode !== null || (err as NodeJS.ErrnoException).code === 'ENOENT') throw err
-        if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`)
+        if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`, { cause: err })
         await new Promise((resolve) => setTimeout(resolve, 150))
       }
     }

@@ -1,11 +1,10 @@
 // Parameters of the webhook outbox's commands, built as data and sent by webhook-outbox.ts and, for
 // the event written with a state change, by token-store.ts inside its TransactWriteItems.
 import type { QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput, DeleteCommandInput } from '@aws-sdk/lib-dynamodb'
+import { attributeNames as names } from './dynamodb-calls.js'
 import { EVENT_ATTR, EVENT_PARTITIONS, eventKey, pendingEventItem, type EventPartition, type StoredEvent } from './event-item.js'
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
-
-const names = (...attrs: string[]): Record<string, string> => Object.fromEntries(attrs.map((a) => [`#${a}`, a]))
 
 // An event id is random: a second put of one would be a bug, never an overwrite.
 const EVENT_ABSENT = `attribute_not_exists(#${EVENT_ATTR.userId})`
@@ -21,7 +20,7 @@ export function putEventTransactItem (table: string, item: Record<string, unknow
 }
 
 /** One page of a partition, oldest event first (event ids sort by time); due ones only when `dueBeforeMs` is given. */
-export function listEventsParams (table: string, partition: EventPartition, limit: number, dueBeforeMs?: number, startKey?: Record<string, unknown>): QueryCommandInput {
+export function listEventsParams (table: string, partition: EventPartition, limit: number, dueBeforeMs?: number): QueryCommandInput {
   return {
     TableName: table,
     KeyConditionExpression: `#${EVENT_ATTR.userId} = :partition`,
@@ -29,20 +28,18 @@ export function listEventsParams (table: string, partition: EventPartition, limi
     ExpressionAttributeNames: names(EVENT_ATTR.userId, ...(dueBeforeMs === undefined ? [] : [EVENT_ATTR.nextAttemptAtMs])),
     ExpressionAttributeValues: { ':partition': EVENT_PARTITIONS[partition], ...(dueBeforeMs === undefined ? {} : { ':nowMs': dueBeforeMs }) },
     ConsistentRead: true,
-    Limit: limit,
-    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+    Limit: limit
   }
 }
 
 /** One page of the count of a partition's events (due or not): the backlog gauge. */
-export function countEventsParams (table: string, partition: EventPartition, startKey?: Record<string, unknown>): QueryCommandInput {
+export function countEventsParams (table: string, partition: EventPartition): QueryCommandInput {
   return {
     TableName: table,
     KeyConditionExpression: `#${EVENT_ATTR.userId} = :partition`,
     ExpressionAttributeNames: names(EVENT_ATTR.userId),
     ExpressionAttributeValues: { ':partition': EVENT_PARTITIONS[partition] },
-    Select: 'COUNT',
-    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+    Select: 'COUNT'
   }
 }
 

@@ -1,6 +1,7 @@
 // Parameters of the cron lock's commands, built as data (testable without a table), sent by lock.ts.
 // The lock is one item of the tokens table; its `platform` is never a platform a refresher queries.
 import type { GetCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import { attributeNames as names } from './dynamodb-calls.js'
 
 export const LOCK_KEY = { userId: 'cron', platform: 'refresh-oauth' } as const
 
@@ -12,8 +13,6 @@ export const LOCK_ATTR = {
   lastRun: 'lastRun',
   finishedAtMs: 'finishedAtMs'
 } as const
-
-const names = (...attrs: string[]): Record<string, string> => Object.fromEntries(attrs.map((a) => [`#${a}`, a]))
 
 // Run A takes the lock at t0 until t0+lease and releases it at t1 (attribute removed): free.
 // Run A dies at t1 without releasing: from t0+lease on, run B may take it (A is presumed dead).

@@ -2,7 +2,8 @@
 // by its owner, with a lease longer than the run budget (Config's lockLeaseMs). It saves duplicate work; the per-token claims
 // (token-store.ts) are what keep a rotating refresh token safe.
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { conditionFailedItem, isConditionalCheckFailed, storeCall } from './errors.js'
+import { conditionalWrite } from './dynamodb-calls.js'
+import { storeCall } from './errors.js'
 import {
   acquireLockParams, forceReleaseLockParams, getLockParams, LOCK_ATTR, recordSummaryParams, releaseLockParams
 } from './lock-params.js'
@@ -40,12 +41,24 @@ export interface LockOptions {
   readonly now?: () => number
 }
 
-export type RunLock = ReturnType<typeof createLock>
+export interface RunLock {
+  /** The lease a run gets (Config's lockLeaseMs): longer than the run budget. */
+  readonly leaseMs: number
+  /** `abortSignal` bounds the wait (a scheduler's answer budget); the caller settles an unknown outcome. */
+  acquire (runId: string, abortSignal?: AbortSignal): Promise<AcquireResult>
+  /** Releases the lock if `runId` holds it; `summary` lands in the same write (the `/last` route reads it). */
+  release (runId: string, summary?: Record<string, unknown>): Promise<ReleaseResult>
+  /** Clears a lease that has already ended (operators); a live lease is never taken from its holder. */
+  forceRelease (): Promise<ReleaseResult>
+  /** Writes a run's summary without touching the holder; an older run's summary never replaces a newer one. */
+  recordSummary (summary: Record<string, unknown> & { finishedAtMs: number }): Promise<boolean>
+  status (): Promise<LockState>
+}
 
 const numOrNull = (v: unknown): number | null => typeof v === 'number' ? v : null
 const strOrNull = (v: unknown): string | null => typeof v === 'string' ? v : null
 
-export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions) {
+export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions): RunLock {
   function holderOf (item: Record<string, unknown> | undefined): { heldBy: string | null, expiresAtMs: number | null } {
     return { heldBy: strOrNull(item?.[LOCK_ATTR.runId]), expiresAtMs: numOrNull(item?.[LOCK_ATTR.expiresAt]) }
   }
@@ -53,55 +66,31 @@ export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions
   return {
     leaseMs,
 
-    /** `abortSignal` bounds the wait (a scheduler's answer budget); the caller settles an unknown outcome. */
-    async acquire (runId: string, abortSignal?: AbortSignal): Promise<AcquireResult> {
+    async acquire (runId, abortSignal) {
       const nowMs = now()
-      try {
-        const command = new UpdateCommand(acquireLockParams(table, runId, nowMs, leaseMs))
-        await storeCall('UpdateItem', () => doc.send(command, abortSignal === undefined ? {} : { abortSignal }))
-        return { acquired: true, runId, expiresAtMs: nowMs + leaseMs }
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
-        return { acquired: false, ...holderOf(conditionFailedItem(err)) }
-      }
+      const command = new UpdateCommand(acquireLockParams(table, runId, nowMs, leaseMs))
+      const sent = await conditionalWrite('UpdateItem', () => doc.send(command, abortSignal === undefined ? {} : { abortSignal }))
+      return sent.applied ? { acquired: true, runId, expiresAtMs: nowMs + leaseMs } : { acquired: false, ...holderOf(sent.item) }
     },
 
-    /** Releases the lock if `runId` holds it; `summary` lands in the same write (the `/last` route reads it). */
-    async release (runId: string, summary?: Record<string, unknown>): Promise<ReleaseResult> {
-      try {
-        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(releaseLockParams(table, runId, summary))))
-        return { released: true }
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
-        const holder = holderOf(conditionFailedItem(err))
-        return { released: false, reason: holder.heldBy === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notHolder, ...holder }
-      }
+    async release (runId, summary) {
+      const sent = await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand(releaseLockParams(table, runId, summary))))
+      if (sent.applied) return { released: true }
+      const holder = holderOf(sent.item)
+      return { released: false, reason: holder.heldBy === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notHolder, ...holder }
     },
 
-    /** Clears a lease that has already ended (operators); a live lease is never taken from its holder. */
-    async forceRelease (): Promise<ReleaseResult> {
-      try {
-        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(forceReleaseLockParams(table, now()))))
-        return { released: true }
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
-        const holder = holderOf(conditionFailedItem(err))
-        return { released: false, reason: holder.expiresAtMs === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notExpired, ...holder }
-      }
+    async forceRelease () {
+      const sent = await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand(forceReleaseLockParams(table, now()))))
+      if (sent.applied) return { released: true }
+      const holder = holderOf(sent.item)
+      return { released: false, reason: holder.expiresAtMs === null ? RELEASE_FAILURES.notHeld : RELEASE_FAILURES.notExpired, ...holder }
     },
 
-    /** Writes a run's summary without touching the holder; an older run's summary never replaces a newer one. */
-    async recordSummary (summary: Record<string, unknown> & { finishedAtMs: number }): Promise<boolean> {
-      try {
-        await storeCall('UpdateItem', () => doc.send(new UpdateCommand(recordSummaryParams(table, summary))))
-        return true
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) return false
-        throw err
-      }
-    },
+    recordSummary: async (summary) =>
+      (await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand(recordSummaryParams(table, summary))))).applied,
 
-    async status (): Promise<LockState> {
+    async status () {
       const { Item } = await storeCall('GetItem', () => doc.send(new GetCommand(getLockParams(table))))
       const expiresAtMs = numOrNull(Item?.[LOCK_ATTR.expiresAt])
       const runId = strOrNull(Item?.[LOCK_ATTR.runId])

@@ -2,6 +2,7 @@
 // the tokens table: `userId = "oauth-state#<state>"`, `platform` = the platform, a `ttl` (epoch seconds)
 // for DynamoDB's purge and NEVER an `expiresAt`, which would put it in that platform's byExpiry index.
 import type { DeleteCommandInput, PutCommandInput } from '@aws-sdk/lib-dynamodb'
+import { attributeNames } from './dynamodb-calls.js'
 
 export const STATE_KEY_PREFIX = 'oauth-state#'
 
@@ -34,7 +35,7 @@ export function putStateParams (table: string, item: Record<string, unknown>): P
     TableName: table,
     Item: item,
     ConditionExpression: ITEM_ABSENT,
-    ExpressionAttributeNames: { [`#${STATE_ATTR.userId}`]: STATE_ATTR.userId }
+    ExpressionAttributeNames: attributeNames(STATE_ATTR.userId)
   }
 }
 
@@ -67,7 +68,7 @@ export function consumeStateParams (table: string, k: StateKey, condition: Consu
     TableName: table,
     Key: stateItemKey(k),
     ConditionExpression: clauses.join(' AND '),
-    ExpressionAttributeNames: Object.fromEntries(attrs.map((a) => [`#${a}`, a])),
+    ExpressionAttributeNames: attributeNames(...attrs),
     ExpressionAttributeValues: values,
     ReturnValues: 'ALL_OLD',
     // Says why a consume failed (for the log line's reason), without a second read.

@@ -3,7 +3,8 @@
 // @see https://datatracker.ietf.org/doc/html/rfc9700#section-4.7 (CSRF) and §4.4.2 (mix-up)
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Cipher } from './crypto.js'
-import { conditionFailedItem, isConditionalCheckFailed, storeCall } from './errors.js'
+import { conditionalWrite } from './dynamodb-calls.js'
+import { storeCall } from './errors.js'
 import { consumeStateParams, putStateParams, STATE_ATTR, stateItemKey, type StateKey } from './oauth-state-params.js'
 
 export const STATE_LIFETIME_MS = 10 * 60_000
@@ -74,14 +75,9 @@ export function createOAuthStateStore ({ doc, table, cipher, now = Date.now, lif
 
     async consume (key, condition) {
       const nowMs = now()
-      let item: Record<string, unknown> | undefined
-      try {
-        const { Attributes } = await storeCall('DeleteItem', () => doc.send(new DeleteCommand(consumeStateParams(table, key, { ...condition, nowMs }))))
-        item = Attributes
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err
-        return { consumed: false, reason: failureReason(conditionFailedItem(err), condition, nowMs) }
-      }
+      const sent = await conditionalWrite('DeleteItem', () => doc.send(new DeleteCommand(consumeStateParams(table, key, { ...condition, nowMs }))))
+      if (!sent.applied) return { consumed: false, reason: failureReason(sent.item, condition, nowMs) }
+      const item = sent.output.Attributes
       if (item === undefined) return { consumed: false, reason: CONSUME_FAILURES.unknown }
       const sealed = item[STATE_ATTR.codeVerifier]
       let codeVerifier: string | undefined

@@ -55,7 +55,12 @@ export const ATTR = {
   accountId: 'accountId',
   username: 'username',
   scopes: 'scopes',
-  expiresAt: 'expiresAt',
+  /**
+   * The byExpiry sort key, named `expiresAt` in the table because the contract names it so. It holds
+   * when the token is due: the access token's expiry (eager), or for on_demand the next grant-keeping
+   * deadline, the due time (TokenRecord.dueAtMs). Never rename the stored attribute.
+   */
+  dueAt: 'expiresAt',
   /** Set only while `expiresAt` holds an on_demand deadline instead of the access token's expiry. */
   accessExpiresAtMs: 'accessExpiresAtMs',
   refreshExpiresAtMs: 'refreshExpiresAtMs',
@@ -116,8 +121,8 @@ export function recordFromItem (item: Record<string, unknown>): TokenRecord {
     version: num(ATTR.version) ?? 0,
     account: username === undefined ? { id: str(ATTR.accountId) ?? '' } : { id: str(ATTR.accountId) ?? '', username },
     scopes: Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [],
-    expiresAtMs: num(ATTR.accessExpiresAtMs) ?? num(ATTR.expiresAt),
-    dueAtMs: num(ATTR.expiresAt),
+    expiresAtMs: num(ATTR.accessExpiresAtMs) ?? num(ATTR.dueAt),
+    dueAtMs: num(ATTR.dueAt),
     refreshExpiresAtMs: num(ATTR.refreshExpiresAtMs),
     issuedAtMs: num(ATTR.issuedAtMs) ?? 0,
     connectedAtMs: num(ATTR.connectedAtMs) ?? 0,

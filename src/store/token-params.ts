@@ -1,12 +1,9 @@
 // Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
 // Conditions are named fragments; the timelines they guard are drawn above each one.
 import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
+import { attributeNames as names } from './dynamodb-calls.js'
 import { BY_EXPIRY_INDEX } from './table.js'
 import { ATTR, TOKEN_STATUS, type TokenKey } from './token-item.js'
-
-/** Every attribute goes through ExpressionAttributeNames (`#name`), so reserved words never bite. */
-const names = (...attrs: string[]): Record<string, string> =>
-  Object.fromEntries(attrs.map((a) => [`#${a}`, a]))
 
 const key = (k: TokenKey): Record<string, string> => ({ [ATTR.userId]: k.userId, [ATTR.platform]: k.platform })
 
@@ -32,44 +29,41 @@ export function batchGetTokensParams (table: string, keys: readonly TokenKey[]):
   return { RequestItems: { [table]: { Keys: keys.map(key), ConsistentRead: true } } }
 }
 
-export function listByUserParams (table: string, userId: string, startKey?: Record<string, unknown>): QueryCommandInput {
+/** A user's connections (the first page; queryPages asks for the next ones). */
+export function listByUserParams (table: string, userId: string): QueryCommandInput {
   return {
     TableName: table,
     KeyConditionExpression: `#${ATTR.userId} = :userId`,
     ExpressionAttributeNames: names(ATTR.userId),
     ExpressionAttributeValues: { ':userId': userId },
-    ConsistentRead: true,
-    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+    ConsistentRead: true
   }
 }
 
 /** Where a query of due keys starts and which way it walks the index. */
 export interface DueRange {
-  /** Exclusive lower bound (epoch ms); unset = from the earliest expiry. */
+  /** Exclusive lower bound (epoch ms); unset = from the earliest due time. */
   readonly afterMs?: number | undefined
-  /** Latest expiries first (the index walked backwards). */
+  /** Latest due times first (the index walked backwards). */
   readonly descending?: boolean | undefined
 }
 
 /**
  * One page of due keys of one platform: `platform = :p AND expiresAt <= :t` on the sparse index, or
- * `BETWEEN` an exclusive lower bound and `:t`, walked either way.
+ * `BETWEEN` an exclusive lower bound and `:t`, walked either way (queryPages asks for the next pages).
  */
-export function queryDueParams (
-  table: string, platform: string, untilMs: number, pageSize: number, startKey?: Record<string, unknown>, range: DueRange = {}
-): QueryCommandInput {
+export function queryDueParams (table: string, platform: string, untilMs: number, pageSize: number, range: DueRange = {}): QueryCommandInput {
   const bounded = range.afterMs !== undefined
   return {
     TableName: table,
     IndexName: BY_EXPIRY_INDEX,
     KeyConditionExpression: bounded
-      ? `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} BETWEEN :fromMs AND :untilMs`
-      : `#${ATTR.platform} = :platform AND #${ATTR.expiresAt} <= :untilMs`,
-    ExpressionAttributeNames: names(ATTR.platform, ATTR.expiresAt),
+      ? `#${ATTR.platform} = :platform AND #${ATTR.dueAt} BETWEEN :fromMs AND :untilMs`
+      : `#${ATTR.platform} = :platform AND #${ATTR.dueAt} <= :untilMs`,
+    ExpressionAttributeNames: names(ATTR.platform, ATTR.dueAt),
     ExpressionAttributeValues: { ':platform': platform, ':untilMs': untilMs, ...(bounded ? { ':fromMs': (range.afterMs ?? 0) + 1 } : {}) },
     Limit: pageSize,
-    ...(range.descending === true ? { ScanIndexForward: false } : {}),
-    ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey })
+    ...(range.descending === true ? { ScanIndexForward: false } : {})
   }
 }
 
@@ -153,14 +147,17 @@ export function moveDueAtParams (table: string, k: TokenKey, readVersion: number
   return {
     TableName: table,
     Key: key(k),
-    UpdateExpression: `SET #${ATTR.expiresAt} = :dueAtMs, #${ATTR.accessExpiresAtMs} = :accessExpiresAtMs`,
+    UpdateExpression: `SET #${ATTR.dueAt} = :dueAtMs, #${ATTR.accessExpiresAtMs} = :accessExpiresAtMs`,
     ConditionExpression: `${VERSION_UNCHANGED} AND #${ATTR.status} = :connected AND ${NO_LIVE_CLAIM}`,
-    ExpressionAttributeNames: names(ATTR.expiresAt, ATTR.accessExpiresAtMs, ATTR.version, ATTR.status, ATTR.claimUntilMs),
+    ExpressionAttributeNames: names(ATTR.dueAt, ATTR.accessExpiresAtMs, ATTR.version, ATTR.status, ATTR.claimUntilMs),
     ExpressionAttributeValues: { ':dueAtMs': dueAtMs, ':accessExpiresAtMs': accessExpiresAtMs, ':readVersion': readVersion, ':connected': TOKEN_STATUS.connected, ':nowMs': nowMs }
   }
 }
 
-/** Gives a claim back untouched (nothing was sent to the provider). */
+/**
+ * Gives a claim back without writing a grant, the version unchanged: the claimer found that another
+ * writer had replaced the refresh token it sent, so the provider's refusal is no news about this item.
+ */
 export function releaseClaimParams (table: string, k: TokenKey, claimId: string): UpdateCommandInput {
   return {
     TableName: table,
@@ -178,12 +175,15 @@ export function deleteConnectionParams (table: string, k: TokenKey): DeleteComma
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
 
+/** A state change that can carry a connection event (withEventParams): an update, a put or a delete. */
+export type StateChangeParams = UpdateCommandInput | PutCommandInput | DeleteCommandInput
+
 /**
  * A state change and its connection event in one TransactWriteItems: both land or neither does.
  * The same ClientRequestToken on a retry makes DynamoDB answer a transaction that already landed
  * as a success instead of applying it twice (idempotent for 10 minutes).
  */
-export function withEventParams (change: UpdateCommandInput | PutCommandInput | DeleteCommandInput, event: TransactItem, requestToken: string): TransactWriteCommandInput {
+export function withEventParams (change: StateChangeParams, event: TransactItem, requestToken: string): TransactWriteCommandInput {
   const { ReturnValues: _returnValues, ...rest } = change as UpdateCommandInput
   const first: TransactItem = 'UpdateExpression' in rest
     ? { Update: rest as NonNullable<TransactItem['Update']> }

@@ -1,8 +1,8 @@
 // The webhook outbox: connection events written with their state change (token-store.ts), read back
 // here by a Query of their partition, claimed under a lease by one sender at a time, then deleted
 // once delivered or moved to the failed partition once the retry schedule is spent.
-import { DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { isConditionalCheckFailed, isTransactionCanceled, storeCall } from './errors.js'
+import { DeleteCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { conditionalWrite, queryPages } from './dynamodb-calls.js'
 import { eventFromItem, type EventPartition, type StoredEvent } from './event-item.js'
 import { claimEventParams, countEventsParams, deliveredEventParams, giveUpEventParams, listEventsParams, retryEventParams } from './event-params.js'
 
@@ -32,59 +32,42 @@ export interface WebhookOutbox {
 export function createWebhookOutbox ({ doc, table, now = Date.now }: WebhookOutboxOptions): WebhookOutbox {
   async function query (partition: EventPartition, limit: number, dueBeforeMs?: number): Promise<StoredEvent[]> {
     const events: StoredEvent[] = []
-    let startKey: Record<string, unknown> | undefined
-    do {
-      const page = await storeCall('Query', () => doc.send(new QueryCommand(listEventsParams(table, partition, 100, dueBeforeMs, startKey))))
+    for await (const page of queryPages(doc, listEventsParams(table, partition, 100, dueBeforeMs))) {
       for (const item of page.Items ?? []) events.push(eventFromItem(item))
-      startKey = page.LastEvaluatedKey
-    } while (startKey !== undefined && events.length < limit)
+      if (events.length >= limit) break
+    }
     return events.slice(0, limit)
   }
 
-  /** A conditional write that lost (another sender, a lease that ran out) is an answer, not a failure. */
-  async function conditional (operation: string, send: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await storeCall(operation, send)
-      return true
-    } catch (err) {
-      if (isConditionalCheckFailed(err) || isTransactionCanceled(err)) return false
-      throw err
-    }
-  }
+  // A conditional write that lost (another sender, a lease that ran out) is an answer, not a failure.
 
   return {
     listDue: async (limit) => await query('pending', limit, now()),
     list: async (partition, limit = 1_000) => await query(partition, limit),
     async count (partition, cap) {
       let total = 0
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await storeCall('Query', () => doc.send(new QueryCommand(countEventsParams(table, partition, startKey))))
+      for await (const page of queryPages(doc, countEventsParams(table, partition))) {
         total += page.Count ?? 0
-        startKey = page.LastEvaluatedKey
-      } while (startKey !== undefined && total < cap)
+        if (total >= cap) break
+      }
       return Math.min(total, cap)
     },
 
     async claim (event, leaseId, leaseMs) {
-      try {
-        const { Attributes } = await storeCall('UpdateItem', () => doc.send(new UpdateCommand(claimEventParams(table, event, leaseId, now() + leaseMs))))
-        return Attributes === undefined ? undefined : eventFromItem(Attributes)
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) return undefined
-        throw err
-      }
+      const sent = await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand(claimEventParams(table, event, leaseId, now() + leaseMs))))
+      return sent.applied && sent.output.Attributes !== undefined ? eventFromItem(sent.output.Attributes) : undefined
     },
 
-    delivered: async (event, leaseId) => await conditional('DeleteItem', () => doc.send(new DeleteCommand(deliveredEventParams(table, event.id, leaseId)))),
+    delivered: async (event, leaseId) =>
+      (await conditionalWrite('DeleteItem', () => doc.send(new DeleteCommand(deliveredEventParams(table, event.id, leaseId))))).applied,
 
     retryLater: async (event, leaseId, nextAttemptAtMs, lastError) =>
-      await conditional('UpdateItem', () => doc.send(new UpdateCommand(retryEventParams(table, event.id, leaseId, nextAttemptAtMs, lastError)))),
+      (await conditionalWrite('UpdateItem', () => doc.send(new UpdateCommand(retryEventParams(table, event.id, leaseId, nextAttemptAtMs, lastError))))).applied,
 
     async giveUp (event, leaseId, lastError, retentionDays) {
       const nowMs = now()
       const params = giveUpEventParams(table, event, leaseId, nowMs, lastError, Math.floor(nowMs / 1000) + retentionDays * 86_400)
-      return await conditional('TransactWriteItems', () => doc.send(new TransactWriteCommand(params)))
+      return (await conditionalWrite('TransactWriteItems', () => doc.send(new TransactWriteCommand(params)))).applied
     }
   }
 }

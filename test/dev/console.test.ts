@@ -173,8 +173,9 @@ t.test('with the sandbox: the fail-next form reaches its switch and the pending 
   const table = await createTestTable(t, 'dev')
   // TikTok has credentials of its own: not sandboxed, so no fail-next form on its row.
   const base = testEnv({ NODE_ENV: 'development', APP_URL: baseUrl, TOKENS_TABLE: table.name, SANDBOX_BASE_URL: baseUrl, TIKTOK_CLIENT_KEY: 'real-key', TIKTOK_CLIENT_SECRET: 'real-secret', TIKTOK_REDIRECT_URI: `${baseUrl}/api/auth/tiktok/callback` })
-  const { env } = devIdentityEnv(sandboxEnv(base).env, baseUrl)
-  const config = loadConfig(env)
+  const sandbox = sandboxEnv(base)
+  const { env } = devIdentityEnv(sandbox.env, baseUrl)
+  const config = loadConfig(env, { sandboxed: sandbox.sandboxed })
   const hub = SandboxHub.fromConfig(config)
   const instance = Fastify(serverOptions(config))
   await instance.register(app, { config, dynamo: table.dynamo, sandbox: hub })

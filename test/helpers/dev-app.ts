@@ -27,8 +27,9 @@ export async function reservePort (): Promise<{ port: number, baseUrl: string }>
 export async function startDevApp (t: Test, reserved: { port: number, baseUrl: string }, overrides: Env = {}, options: Pick<AppOptions, 'clock'> & { sandbox?: boolean } = {}): Promise<DevApp> {
   const table = await createTestTable(t, 'dev')
   const base = testEnv({ NODE_ENV: 'development', APP_URL: reserved.baseUrl, TOKENS_TABLE: table.name, ...(options.sandbox === true ? { SANDBOX_BASE_URL: reserved.baseUrl } : {}), ...overrides })
-  const { env } = devIdentityEnv(options.sandbox === true ? sandboxEnv(base).env : base, reserved.baseUrl)
-  const app = await buildApp(t, { config: loadConfig(env), dynamo: table.dynamo, clock: options.clock })
+  const sandbox = options.sandbox === true ? sandboxEnv(base) : { env: base, sandboxed: [] }
+  const { env } = devIdentityEnv(sandbox.env, reserved.baseUrl)
+  const app = await buildApp(t, { config: loadConfig(env, { sandboxed: sandbox.sandboxed }), dynamo: table.dynamo, clock: options.clock })
   await app.listen({ port: reserved.port, host: '127.0.0.1' })
   return { app, baseUrl: reserved.baseUrl, env }
 }

@@ -11,7 +11,7 @@ t.test('one module per spec, in the registry', async (t) => {
 
 t.test('createPlatforms builds every platform from its configuration, configured or not', async (t) => {
   const config = testConfig({ REDDIT_CLIENT_ID: 'id', REDDIT_CLIENT_SECRET: 'secret', REDDIT_REDIRECT_URI: 'https://app.example.test/api/auth/reddit/callback' })
-  const platforms = createPlatforms(config, createProviderHttp({ timeoutMs: 1_000 }))
+  const platforms = createPlatforms(config.platforms, createProviderHttp({ timeoutMs: 1_000 }))
   for (const name of PLATFORM_NAMES) {
     t.equal(platforms[name].name, name)
     t.equal(platforms[name].config, config.platforms[name])

@@ -26,7 +26,7 @@ function configError (t: Test, env: Env): ConfigError {
 t.test('sandboxEnv fills the platforms with neither client id nor secret, and only those', async (t) => {
   const input: Env = { NODE_ENV: 'development', PORT: '3000', REDDIT_CLIENT_ID: 'real-id', REDDIT_CLIENT_SECRET: 'real-secret', REDDIT_REDIRECT_URI: 'https://x.test/cb', TIKTOK_TOKEN_URL: 'http://leftover.test/token' }
   const before = { ...input }
-  const { env, filled } = sandboxEnv(input)
+  const { env, filled, sandboxed } = sandboxEnv(input)
   t.same(input, before, 'a pure function: its input is not changed')
   t.equal(env.REDDIT_CLIENT_ID, 'real-id', 'a configured platform is left alone')
   t.equal(env.REDDIT_TOKEN_URL, undefined)
@@ -40,7 +40,7 @@ t.test('sandboxEnv fills the platforms with neither client id nor secret, and on
   t.equal(sandboxEnv({ NODE_ENV: 'development', PORT: '4100' }).env.REDDIT_AUTHORIZE_URL, 'http://localhost:4100/sandbox/reddit/api/v1/authorize', 'base from PORT')
   t.equal(sandboxEnv({ SANDBOX_BASE_URL: 'http://dev.local:8080/' }).env.REDDIT_REDIRECT_URI, 'http://dev.local:8080/api/auth/reddit/callback', 'SANDBOX_BASE_URL wins')
 
-  const config = loadConfig(testEnv({ ...env, APP_URL: 'https://app.example.test' }))
+  const config = loadConfig(testEnv({ ...env, APP_URL: 'https://app.example.test' }), { sandboxed })
   t.same([...config.sandbox.platforms].sort(), ['instagram', 'threads', 'tiktok'])
   t.equal(config.sandbox.enabled, true)
   t.equal(config.platforms.tiktok.configured, true, 'the sandboxed platform is configured like any other')
@@ -51,7 +51,7 @@ t.test('npm start (prepareDevEnvironment) turns the sandbox on for the platforms
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const dev = await prepareDevEnvironment({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000', PORT: '3100', THREADS_CLIENT_ID: 'real', THREADS_CLIENT_SECRET: 'real-secret', THREADS_REDIRECT_URI: 'https://x.test/cb' }, dataDir)
   t.ok(dev.filled.includes('REDDIT_CLIENT_ID') && dev.filled.includes('INSTAGRAM_REFRESH_URL'), 'named in what was filled')
-  const config = loadConfig(dev.env)
+  const config = loadConfig(dev.env, { sandboxed: dev.sandboxed })
   t.same([...config.sandbox.platforms].sort(), ['instagram', 'reddit', 'tiktok'])
   t.equal(config.platforms.reddit.urls.refresh, 'http://localhost:3100/sandbox/reddit/api/v1/access_token')
   t.equal(config.platforms.threads.clientId, 'real')
@@ -66,7 +66,7 @@ t.test('SANDBOX=off, or production: sandboxEnv fills nothing and the sandbox is 
     t.same(out.filled, [])
     t.same(out.env, env)
   }
-  const config = loadConfig(testEnv({ SANDBOX: 'off', ...sandboxPlatformEnv('reddit', BASE) }))
+  const config = loadConfig(testEnv({ SANDBOX: 'off', ...sandboxPlatformEnv('reddit', BASE) }), { sandboxed: ['reddit'] })
   t.same(config.sandbox, { enabled: false, platforms: [], tokenLifetimeSec: 600 }, 'URLs pointed at the sandbox by hand, but SANDBOX=off')
   t.equal(loadConfig(testEnv()).sandbox.enabled, false, 'nothing sandboxed: the sandbox is off')
   t.equal(loadConfig(testEnv({ SANDBOX_TOKEN_LIFETIME_SEC: '30', ...sandboxPlatformEnv('reddit', BASE) })).sandbox.tokenLifetimeSec, 30)
@@ -88,7 +88,7 @@ t.test('production: SANDBOX_TOKEN_LIFETIME_SEC or SANDBOX_BASE_URL is a ConfigEr
 })
 
 t.test('production app: no sandbox, /sandbox/* is 404 even with URLs pointed at it', async (t) => {
-  const config = loadConfig(testEnv({ ...PRODUCTION, ...sandboxPlatformEnv('reddit', 'http://127.0.0.1:3000') }))
+  const config = loadConfig(testEnv({ ...PRODUCTION, ...sandboxPlatformEnv('reddit', 'http://127.0.0.1:3000') }), { sandboxed: ['reddit'] })
   t.equal(config.platforms.reddit.configured, true)
   t.same(config.sandbox, { enabled: false, platforms: [], tokenLifetimeSec: 600 })
   const app = await buildApp(t, { config })

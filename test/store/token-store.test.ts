@@ -8,7 +8,9 @@ import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../../
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
 import { StoreUnavailableError } from '../../src/store/errors.js'
 import { ATTR, type TokenRecord } from '../../src/store/token-item.js'
-import { createTokenStore, tokenKeyId, type DueKey, type NewConnection } from '../../src/store/token-store.js'
+import type { NewConnection } from '../../src/store/connection-writes.js'
+import { tokenKeyId, type DueKey } from '../../src/store/token-reads.js'
+import { createTokenStore } from '../../src/store/token-store.js'
 import { createTestTable, dynamoEndpoint } from '../helper.js'
 import { batchGetProxy } from '../helpers/batch-get-proxy.js'
 
@@ -116,7 +118,7 @@ t.test('reconnecting replaces the grant: version + 1, no needs_reauth, ttl, clai
   for (const gone of [ATTR.ttl, ATTR.claimId, ATTR.claimUntilMs, ATTR.lastError, ATTR.needsReauthAtMs, ATTR.nextAttemptAtMs]) {
     t.notOk(item !== undefined && gone in item, `${gone} is cleared`)
   }
-  t.equal(item?.[ATTR.expiresAt], c.expiresAtMs, 'back in the index')
+  t.equal(item?.[ATTR.dueAt], c.expiresAtMs, 'back in the index')
   const read = must(await store.get(c))
   t.same(store.openSecrets(read), { accessToken: 'CANARY-NEW-ACCESS', refreshToken: 'CANARY-NEW-REFRESH' })
 })
@@ -275,7 +277,7 @@ t.test('markNeedsReauth leaves the byExpiry index and gains a ttl in epoch secon
   if (!result.written) throw new Error('not written')
   t.match(result.record, { status: 'needs_reauth', expiresAtMs: undefined, lastError: 'invalid_grant' })
   const item = await rawItem(c)
-  t.notOk(item !== undefined && ATTR.expiresAt in item, 'expiresAt removed')
+  t.notOk(item !== undefined && ATTR.dueAt in item, 'expiresAt removed')
   const ttl = Number(item?.[ATTR.ttl])
   const expected = Math.floor(nowMs / 1000) + 30 * 86_400
   t.ok(Math.abs(ttl - expected) <= 1, `ttl ${ttl} ≈ ${expected} (seconds, not milliseconds)`)
@@ -322,7 +324,7 @@ t.test('queryDue paginates the sparse index and never yields lock or state items
   t.ok(pages.every((p) => p.length <= 2), 'pages hold at most pageSize keys')
   const keys = pages.flat()
   t.same(keys.map((k) => k.userId).sort(), [...expected].sort(), 'every due user key, nothing else')
-  t.ok(keys.every((k) => k.platform === 'reddit' && typeof k.expiresAtMs === 'number'))
+  t.ok(keys.every((k) => k.platform === 'reddit' && typeof k.dueAtMs === 'number'))
   t.same(await collect(due.queryDue('refresh-oauth', nowMs + HOUR, 2)), [], 'the lock item is never due')
 })
 

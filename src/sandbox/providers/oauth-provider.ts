@@ -3,10 +3,12 @@
 // then the user's decision: the sandbox shows a consent page in between, the fakes decide at once),
 // and the route table the servers carry.
 import { randomBytes } from 'node:crypto'
+import { platformVar, type URL_SETTINGS } from '../../platforms/env-names.js'
 import { redirect, type Reply, type Route, type WireRequest } from './wire.js'
 import { TokenLedger, type CodeRecord, type FakeUser, type IssuedTokens } from './token-ledger.js'
 
 export type Env = Record<string, string | undefined>
+type UrlName = typeof URL_SETTINGS[keyof typeof URL_SETTINGS]
 
 export interface ProviderOptions {
   readonly clientId?: string | undefined
@@ -153,8 +155,7 @@ export abstract class OAuthProvider {
 
 /** `<P>_CLIENT_ID`, `_SECRET`, `_REDIRECT_URI` and every `<P>_<NAME>_URL` of a provider served at `baseUrl`. */
 export function providerEnv (address: ProviderAddress, baseUrl: string, client: { clientId: string, clientSecret: string, redirectUri: string }): Env {
-  const p = address.envPrefix
-  const env: Env = { [address.clientIdVar]: client.clientId, [`${p}_CLIENT_SECRET`]: client.clientSecret, [`${p}_REDIRECT_URI`]: client.redirectUri }
-  for (const [name, path] of Object.entries(address.paths)) env[`${p}_${name}_URL`] = `${baseUrl}${path}`
+  const env: Env = { [platformVar(address, 'CLIENT_ID')]: client.clientId, [platformVar(address, 'CLIENT_SECRET')]: client.clientSecret, [platformVar(address, 'REDIRECT_URI')]: client.redirectUri }
+  for (const [name, path] of Object.entries(address.paths)) env[platformVar(address, `${name as UrlName}_URL`)] = `${baseUrl}${path}`
   return env
 }
