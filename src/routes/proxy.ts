@@ -4,28 +4,25 @@
 // outcomes to HTTP. Bodies are not parsed here: the caller's stream goes upstream as it arrives.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import '../plugins/api-proxy.js'
-import { ERROR_CODES } from '../errors.js'
+import { ERROR_CODES, type ErrorCode } from '../errors.js'
 import { PROXY_REFUSALS, type ProxyRefusal } from '../proxy/api-proxy.js'
 
 /** Where the proxy lives inside the internal scope (routes/internal.ts registers it there). */
 export const PROXY_PREFIX = '/proxy'
 
-const STATUS: Readonly<Record<ProxyRefusal, number>> = {
-  [PROXY_REFUSALS.invalidPath]: 400,
-  [PROXY_REFUSALS.unknownPlatform]: 404,
-  [PROXY_REFUSALS.notConnected]: 404,
-  [PROXY_REFUSALS.needsReauth]: 409,
-  [PROXY_REFUSALS.bodyTooLarge]: 413,
-  [PROXY_REFUSALS.rateLimited]: 429,
-  [PROXY_REFUSALS.upstreamUnavailable]: 502,
-  [PROXY_REFUSALS.upstreamTooLarge]: 502,
-  [PROXY_REFUSALS.providerUnavailable]: 503,
-  [PROXY_REFUSALS.upstreamTimeout]: 504
-}
-
-/** Our code in the body; an unknown platform is the plain 404 of every unknown route. */
-const CODE: Readonly<Partial<Record<ProxyRefusal, string>>> = {
-  [PROXY_REFUSALS.unknownPlatform]: ERROR_CODES.notFound
+/** Each refusal as the contract's status and code (errors.ts, docs/contract.md "Errors"). */
+const ANSWERS: Readonly<Record<ProxyRefusal, readonly [number, ErrorCode]>> = {
+  [PROXY_REFUSALS.invalidPath]: [400, ERROR_CODES.invalidPath],
+  // An unknown platform is the plain 404 of every unknown route.
+  [PROXY_REFUSALS.unknownPlatform]: [404, ERROR_CODES.notFound],
+  [PROXY_REFUSALS.notConnected]: [404, ERROR_CODES.notConnected],
+  [PROXY_REFUSALS.needsReauth]: [409, ERROR_CODES.needsReauth],
+  [PROXY_REFUSALS.bodyTooLarge]: [413, ERROR_CODES.bodyTooLarge],
+  [PROXY_REFUSALS.rateLimited]: [429, ERROR_CODES.rateLimited],
+  [PROXY_REFUSALS.upstreamUnavailable]: [502, ERROR_CODES.upstreamUnavailable],
+  [PROXY_REFUSALS.upstreamTooLarge]: [502, ERROR_CODES.upstreamTooLarge],
+  [PROXY_REFUSALS.providerUnavailable]: [503, ERROR_CODES.providerUnavailable],
+  [PROXY_REFUSALS.upstreamTimeout]: [504, ERROR_CODES.upstreamTimeout]
 }
 
 interface Params { readonly userId: string, readonly platform: string }
@@ -70,7 +67,8 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
     })
     if (outcome.kind === 'refused') {
       if (outcome.retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))))
-      return await reply.code(STATUS[outcome.code]).send({ ok: false, error: CODE[outcome.code] ?? outcome.code })
+      const [status, error] = ANSWERS[outcome.code]
+      return await reply.code(status).send({ ok: false, error })
     }
     reply.code(outcome.status).headers(outcome.headers)
     if (outcome.length !== undefined && !Buffer.isBuffer(outcome.body)) reply.header('content-length', String(outcome.length))
