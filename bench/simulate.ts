@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js'
 import type { PlatformSpec } from '../src/platforms/platform.js'
 import type { PlatformName } from '../src/platforms/registry.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
-import { decideRefresh, dueAtAfterWrite, platformDueRules, queryHorizonMs, type DueRules, type RefreshMode } from '../src/refresh/due.js'
+import { decideRefresh, dueAtAfterWrite, handoutDueRules, platformDueRules, queryHorizonMs, type DueRules, type RefreshMode } from '../src/refresh/due.js'
 import { createRateLimiter, type RateLimiter } from '../src/refresh/limiter.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import type { TokenRecord } from '../src/store/token-item.js'
@@ -216,7 +216,7 @@ async function simulate (name: string, spec: PlatformSpec<PlatformName>, lifetim
     }
   }
   // The internal route's rules: a token expiring within TOKEN_MIN_TTL_MS is refreshed first.
-  const useRules: DueRules = { windowMs: minTtlMs, lapseMarginMs: minTtlMs, minRefreshAgeMs: rules.minRefreshAgeMs }
+  const useRules = handoutDueRules(minTtlMs, rules, false)
 
   const perRunSlotsPerSec = RUNNERS * CONCURRENCY * SEC / LATENCY_MS
   let run: { order: Int32Array, next: number, endsAtMs: number, credit: number, capped: boolean } | undefined

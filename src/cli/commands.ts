@@ -12,6 +12,7 @@ import { ensureTable } from '../store/table.js'
 import type { StoredEvent } from '../store/event-item.js'
 import { createWebhookOutbox } from '../store/webhook-outbox.js'
 import { createTokenStore } from '../store/token-store.js'
+import { isoTime } from '../iso-time.js'
 
 export interface OpsContext {
   readonly config: Config
@@ -35,7 +36,7 @@ export function printable (value: unknown): string {
   return String(value).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-const iso = (ms: number | null | undefined): string => ms === null || ms === undefined ? '-' : new Date(ms).toISOString()
+const iso = (ms: number | null | undefined): string => isoTime(ms) ?? '-'
 
 function lockOf (ctx: OpsContext) {
   return createLock({ doc: ctx.doc, table: ctx.config.tokensTable, leaseMs: ctx.config.run.lockLeaseMs, now: ctx.now })

@@ -1,13 +1,13 @@
-// The internal read of one token, framework-free: read → hand out, or refresh first (through
-// refreshOne and its per-token claim) when it expires within TOKEN_MIN_TTL_MS or the caller forces it.
-// Callers of one process share one refresh (one promise per token); a caller that finds another
-// instance's live claim waits for that writer's result (re-reading, at most the claim lease).
-// The route (routes/internal.ts) maps the typed outcomes to HTTP.
+// The internal read of one token, framework-free: one consistent read, one decision on it (the
+// handout's rules, refresh/due.ts), then hand out, or refresh first through refreshOne and its
+// per-token claim, handing it what was read. Callers of one process share one refresh (one promise
+// per token); a caller that finds another instance's live claim waits for that writer's result
+// (re-reading, at most the claim lease). The route (routes/internal.ts) maps the typed outcomes to HTTP.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Platform } from '../platforms/platform.js'
-import { platformDueRules, type DueRules } from '../refresh/due.js'
-import type { RefreshLogger, RefreshOneContext, TokenResult } from '../refresh/refresh-one.js'
+import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, type Decision, type DueRules } from '../refresh/due.js'
+import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
 
@@ -32,6 +32,10 @@ export const HANDOUT_REASONS = {
 } as const
 export type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
 
+/** Why no usable token could be handed out: ours, or the refresh's own code or reason. */
+const UNAVAILABLE_REASONS = { notConfigured: 'not_configured', refreshFailed: 'refresh_failed' } as const
+type UnavailableReason = typeof UNAVAILABLE_REASONS[keyof typeof UNAVAILABLE_REASONS] | RefreshErrorCode | TokenReason
+
 export type HandoutResult =
   | {
     readonly kind: typeof HANDOUT_OUTCOMES.token
@@ -44,13 +48,11 @@ export type HandoutResult =
     readonly reason: HandoutReason
   }
   | { readonly kind: typeof HANDOUT_OUTCOMES.notConnected | typeof HANDOUT_OUTCOMES.unknownPlatform | typeof HANDOUT_OUTCOMES.needsReauth }
-  | { readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable, readonly reason: string }
+  | { readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable, readonly reason: UnavailableReason }
 
 export interface TokenHandoutOptions {
   readonly store: TokenStore
   readonly platforms: Readonly<Record<string, Platform>>
-  /** src/refresh/refresh-one.ts's refreshOne (injected so the handout stays a unit of its own). */
-  readonly refreshOne: (ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string) => Promise<TokenResult>
   readonly now: () => number
   readonly log: RefreshLogger
   /** TOKEN_MIN_TTL_MS: a token expiring sooner is refreshed before it is handed out. */
@@ -70,7 +72,7 @@ export interface HandOutOptions {
   readonly force?: boolean | undefined
   /**
    * With `force`: the provider's API itself has just refused the token (the proxy saw a 401 or Graph
-   * code 190). The minimum age before a refresh (Graph's 24 h) then does not put the refresh off: a
+   * code 190). The minimum age before a refresh (Meta's 24 h) then does not put the refresh off: a
    * revoked token meets the provider's permanent answer and the connection is found dead at once.
    */
   readonly refusedByProvider?: boolean | undefined
@@ -84,6 +86,8 @@ export interface TokenHandout {
 
 const NOT_CONNECTED = { kind: HANDOUT_OUTCOMES.notConnected } as const
 const NEEDS_REAUTH = { kind: HANDOUT_OUTCOMES.needsReauth } as const
+
+const flightId = (key: TokenKey): string => `${key.platform}\u0000${key.userId}`
 
 export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   const { store, now } = opts
@@ -103,7 +107,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
   }
 
   /** What is stored is all there is: the token while it is valid, else the provider's outage shows. */
-  function stored (record: TokenRecord, reason: HandoutReason, unavailable: string): HandoutResult {
+  function stored (record: TokenRecord, reason: HandoutReason, unavailable: UnavailableReason): HandoutResult {
     if (record.expiresAtMs !== undefined && record.expiresAtMs > now()) return tokenOf(record, false, reason)
     return { kind: HANDOUT_OUTCOMES.providerUnavailable, reason: unavailable }
   }
@@ -125,50 +129,58 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     const changed = current.version !== first.version
     if (changed && current.expiresAtMs !== undefined && current.expiresAtMs > now()) return tokenOf(current, true, HANDOUT_REASONS.refreshedByOther)
-    return stored(current, changed ? HANDOUT_REASONS.refreshFailedStillValid : HANDOUT_REASONS.claimHolderSilent, 'refresh_failed')
+    return stored(current, changed ? HANDOUT_REASONS.refreshFailedStillValid : HANDOUT_REASONS.claimHolderSilent, UNAVAILABLE_REASONS.refreshFailed)
   }
 
-  /** After refreshOne did not refresh: the item as it is now decides the answer. */
+  /**
+   * After refreshOne did not refresh: the item as it last saw it decides the answer. refreshOne
+   * reports that view on every outcome but a write of new tokens, so the read here is a fallback only.
+   */
   async function settle (key: TokenKey, result: TokenResult): Promise<HandoutResult> {
-    const current = await store.get(key, true)
+    const current = result.current === undefined ? await store.get(key, true) : result.current.record
     if (current === undefined) return NOT_CONNECTED
     if (current.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
     if (current.claimUntilMs !== undefined && current.claimUntilMs >= now()) return awaitClaimHolder(current)
-    if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? 'refresh_failed')
+    if (result.outcome === 'failed') return stored(current, HANDOUT_REASONS.refreshFailedStillValid, result.errorCode ?? UNAVAILABLE_REASONS.refreshFailed)
     if (result.outcome === 'deferred') return stored(current, HANDOUT_REASONS.refreshDeferredStillValid, result.reason)
     // Skipped: another writer made it fresh (or lost a race to one); hand out what it wrote.
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
 
-  async function refreshNow (platform: Platform, key: TokenKey, force: boolean, refusedByProvider: boolean): Promise<HandoutResult> {
-    // Forced: any token not in backoff or under Instagram's minimum age (unless the provider refused it).
-    // Otherwise: within the min TTL.
-    const rules: DueRules = force
-      ? { windowMs: Number.POSITIVE_INFINITY, lapseMarginMs: Number.POSITIVE_INFINITY, minRefreshAgeMs: refusedByProvider ? undefined : platform.spec.minRefreshAgeMs }
-      : { windowMs: opts.minTtlMs, lapseMarginMs: opts.minTtlMs, minRefreshAgeMs: platform.spec.minRefreshAgeMs }
-    // The cron's rules for the platform decide where the refreshed token lands in the index: in
-    // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
-    const platformRules = platformDueRules(platform.config, platform.spec, opts.lapseMarginMs)
-    const ctx: RefreshOneContext = { store, now, log: opts.log, rules, platformRules, claimLeaseMs: opts.claimLeaseMs, retentionDays: opts.retentionDays }
-    const result = await opts.refreshOne(ctx, platform, key, `internal:${randomUUID()}`)
+  async function refreshNow (platform: Platform, record: TokenRecord, decision: Decision, rules: DueRules): Promise<HandoutResult> {
+    const ctx: RefreshOneContext = {
+      store,
+      now,
+      log: opts.log,
+      rules,
+      // The cron's rules for the platform decide where the refreshed token lands in the index: in
+      // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
+      platformRules: platformDueRules(platform.config, platform.spec, opts.lapseMarginMs),
+      claimLeaseMs: opts.claimLeaseMs,
+      retentionDays: opts.retentionDays
+    }
+    // The item as read and the decision made on it: refreshOne goes straight to the claim.
+    const result = await refreshOne(ctx, platform, record, `internal:${randomUUID()}`, { record, decision })
     if (result.outcome === 'refreshed' && result.record !== undefined) return tokenOf(result.record, true, HANDOUT_REASONS.refreshed)
     if (result.outcome === 'needsReauth') return NEEDS_REAUTH
-    return settle(key, result)
+    return settle(record, result)
   }
 
-  /** One refresh per token in this process: later callers get the first caller's promise. */
   /**
    * One refresh per token in this process: later callers get the first caller's promise. A forced
    * refresh takes its cooldown slot inside the flight, so the callers of this process that arrive
-   * while the slot is being taken wait for the same refresh instead of meeting the cooldown.
+   * while the slot is being taken share that refresh instead of meeting the cooldown.
    */
-  function shared (platform: Platform, record: TokenRecord, force: boolean, refusedByProvider = false): Promise<HandoutResult> {
-    const id = `${record.platform}\u0000${record.userId}`
+  function shared (platform: Platform, record: TokenRecord, decision: Decision, rules: DueRules): Promise<HandoutResult> {
+    const id = flightId(record)
     const running = flights.get(id)
     if (running !== undefined) return running
     const run = async (): Promise<HandoutResult> => {
-      if (force && !(await store.takeForceSlot(record, opts.forceCooldownMs))) return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
-      return await refreshNow(platform, record, force, force && refusedByProvider)
+      // A forced refresh of a token outside the min TTL: at most one per token per cooldown.
+      if (decision.reason === DECISION_REASONS.forced && !(await store.takeForceSlot(record, opts.forceCooldownMs))) {
+        return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
+      }
+      return await refreshNow(platform, record, decision, rules)
     }
     const flight = run().finally(() => { flights.delete(id) })
     flights.set(id, flight)
@@ -183,19 +195,23 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       if (!isUserKey(key.userId)) return NOT_CONNECTED
       const platform = Object.hasOwn(opts.platforms, key.platform) ? opts.platforms[key.platform] : undefined
       if (platform === undefined) return { kind: HANDOUT_OUTCOMES.unknownPlatform }
+      // The one read of the item, and the one decision on it.
       const record = await store.get(key, true)
       if (record === undefined) return NOT_CONNECTED
-      // A dead grant stays dead until its user connects again: no provider call.
-      if (record.status === TOKEN_STATUS.needsReauth) return NEEDS_REAUTH
-      const fresh = record.expiresAtMs !== undefined && record.expiresAtMs - now() > opts.minTtlMs
-      if (fresh && options.force !== true) return tokenOf(record, false, HANDOUT_REASONS.fresh)
-      if (!platform.config.configured) return stored(record, HANDOUT_REASONS.notConfiguredStillValid, 'not_configured')
-      if (record.claimUntilMs !== undefined && record.claimUntilMs >= now() && !flights.has(`${key.platform}\u0000${key.userId}`)) {
-        return awaitClaimHolder(record)
-      }
-      // A fresh token here is a forced refresh (its cooldown slot taken in the flight); an expiring one
-      // is refreshed under the min-TTL rules.
-      return await shared(platform, record, fresh, options.refusedByProvider === true)
+      const force = options.force === true
+      // A token the provider just refused is not held back by the minimum age (see HandOutOptions).
+      const rules = handoutDueRules(opts.minTtlMs, force && options.refusedByProvider === true ? {} : platform.spec, force)
+      const decision = decideRefresh(record, now(), rules)
+      const R = DECISION_REASONS
+      // Not connected: a dead grant (needs_reauth) stays dead until its user connects again.
+      if (decision.reason === R.notConnected) return NEEDS_REAUTH
+      if (decision.reason === R.fresh) return tokenOf(record, false, HANDOUT_REASONS.fresh)
+      if (!platform.config.configured) return stored(record, HANDOUT_REASONS.notConfiguredStillValid, UNAVAILABLE_REASONS.notConfigured)
+      // Claimed: by this process (join its refresh) or by another instance (wait for its write).
+      if (decision.reason === R.claimed) return await (flights.get(flightId(key)) ?? awaitClaimHolder(record))
+      if (decision.action === 'defer') return stored(record, HANDOUT_REASONS.refreshDeferredStillValid, decision.reason)
+      if (decision.action === 'skip') return stored(record, HANDOUT_REASONS.refreshFailedStillValid, decision.reason)
+      return await shared(platform, record, decision, rules)
     }
   }
 }

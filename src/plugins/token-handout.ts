@@ -3,7 +3,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { createTokenHandout, type TokenHandout } from '../internal/token-handout.js'
-import { refreshOne } from '../refresh/refresh-one.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,7 +15,6 @@ const tokenHandoutPlugin: FastifyPluginAsync = async (app) => {
   app.decorate('tokenHandout', createTokenHandout({
     store: app.tokenStore,
     platforms: app.platforms,
-    refreshOne,
     now: app.clock,
     log: app.log.child({ component: 'internal' }),
     minTtlMs: run.tokenMinTtlMs,

@@ -29,10 +29,16 @@ export interface DueRules {
   /** The access token is itself the grant (Instagram, Threads): on_demand refreshes it as eager does. */
   readonly accessTokenIsGrant?: boolean | undefined
   readonly grant?: GrantRules | undefined
+  /**
+   * The caller's provider refused the access token: refresh it whatever its expiry (no window, no
+   * half-life); a live claim, backoff and the provider's minimum age still hold.
+   */
+  readonly force?: boolean | undefined
 }
 
 export const DECISION_REASONS = {
   withinWindow: 'expires_within_window',
+  forced: 'forced',
   expired: 'access_token_expired',
   notConnected: 'not_connected',
   notInIndex: 'no_expiry',
@@ -87,6 +93,15 @@ export function platformDueRules (
 }
 
 /**
+ * The internal route's rules (a token refreshed on read): refresh a token expiring within
+ * TOKEN_MIN_TTL_MS (`minTtlMs`), or any token when forced. The half-life rule never holds a token
+ * back (the lapse margin is the min TTL itself): a caller needs a usable token now.
+ */
+export function handoutDueRules (minTtlMs: number, spec: { readonly minRefreshAgeMs?: number | undefined }, force: boolean): DueRules {
+  return { windowMs: minTtlMs, lapseMarginMs: minTtlMs, minRefreshAgeMs: spec.minRefreshAgeMs, force }
+}
+
+/**
  * How far ahead of now the run's byExpiry query reaches. eager: the window. on_demand: now, since the
  * sort value is then the deadline itself (already ahead of any expiry by the grant window).
  */
@@ -108,7 +123,8 @@ export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRul
   if (refreshesOnUse(rules)) return decideGrantKeeping(record, nowMs, rules.grant)
   const remainingMs = record.expiresAtMs - nowMs
   // The index is eventually consistent and other writers (a reconnect, an internal read) refresh too.
-  if (remainingMs > rules.windowMs) return { action: 'skip', reason: R.fresh }
+  const outsideWindow = remainingMs > rules.windowMs
+  if (outsideWindow && rules.force !== true) return { action: 'skip', reason: R.fresh }
   if (record.claimUntilMs !== undefined && record.claimUntilMs >= nowMs) return { action: 'skip', reason: R.claimed }
   if (record.nextAttemptAtMs !== undefined && record.nextAttemptAtMs > nowMs) return { action: 'defer', reason: R.backoff }
   if (rules.minRefreshAgeMs !== undefined && nowMs - record.issuedAtMs < rules.minRefreshAgeMs) {
@@ -118,13 +134,13 @@ export function decideRefresh (record: TokenRecord, nowMs: number, rules: DueRul
   // refresh, and rotate, every token on every run. Never deferred past the point the next run might
   // come too late, though: the lapse margin wins over the half-life.
   const lifetimeMs = record.expiresAtMs - record.issuedAtMs
-  if (record.issuedAtMs > 0 && remainingMs > lifetimeMs / 2 && remainingMs > rules.lapseMarginMs) {
+  if (rules.force !== true && record.issuedAtMs > 0 && remainingMs > lifetimeMs / 2 && remainingMs > rules.lapseMarginMs) {
     return { action: 'defer', reason: R.halfLife }
   }
   // An expiry in the past is still tried: our record can be wrong (an answer without a usable
   // `expires_in` is stored as expiring now), and only the provider's own answer (Instagram: Graph
   // code 190) may declare a grant dead. A doubt never disconnects an account.
-  return { action: 'refresh', reason: remainingMs <= 0 ? R.expired : R.withinWindow }
+  return { action: 'refresh', reason: remainingMs <= 0 ? R.expired : outsideWindow ? R.forced : R.withinWindow }
 }
 
 /**

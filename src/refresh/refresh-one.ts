@@ -1,17 +1,16 @@
 // One token, start to end: consistent re-read → decide → rate slot → claim → open secrets → provider →
 // conditional write under the claim. Shared by the cron run and on-demand refreshes (internal route).
 // @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 (refresh token rotation and replay)
-import { performance } from 'node:perf_hooks'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FailureCode } from '../platforms/oauth-errors.js'
 import type { Platform, RefreshOutcome } from '../platforms/platform.js'
 import { CryptoError } from '../store/crypto.js'
 import { StoreUnavailableError } from '../store/errors.js'
+import { retry, type RetryPolicy } from '../store/retry.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure } from '../store/claimed-writes.js'
 import type { TokenStore } from '../store/token-store.js'
 import { nextAttemptAtMs } from './backoff.js'
-import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type DecisionReason, type DueRules } from './due.js'
+import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type Decision, type DecisionReason, type DueRules } from './due.js'
 
 /** The slice of a pino logger the refresh needs (Fastify's logger fits; so does pino itself). */
 export interface RefreshLogger {
@@ -23,7 +22,7 @@ export interface RefreshLogger {
 
 export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skipped'
 
-/** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (token-store.ts). */
+/** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (claimed-writes.ts). */
 export const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
@@ -51,6 +50,17 @@ export interface TokenResult {
   readonly errorCode?: RefreshErrorCode | undefined
   /** The stored record after a write (the internal route answers with it). */
   readonly record?: TokenRecord | undefined
+  /**
+   * The item as this refresh last saw it, when it did not store tokens: as given or read, as a failed
+   * condition returned it, or as its failure bookkeeping wrote it (`record` undefined: the item is gone).
+   * The internal route answers from it without reading the item again.
+   */
+  readonly current?: KnownItem | undefined
+}
+
+/** An item as a consistent read just saw it (`record` undefined: no item). */
+export interface KnownItem {
+  readonly record: TokenRecord | undefined
 }
 
 export interface RefreshOneContext {
@@ -73,37 +83,40 @@ export interface RefreshOneContext {
 }
 
 /**
- * `known`: the item as a consistent read of this run just saw it (a BatchGetItem of the key's page;
- * `record` undefined: no item). Omitted, the item is read here. Either way the claim's condition on
- * the version makes a stale view harmless: a claim that finds a newer version decides again on the
- * item it saw (returned by the failed condition), once.
+ * `known`: the item as a consistent read of the caller just saw it (the run: a BatchGetItem of the
+ * key's page; the internal route: its one read), and `decision`, when the caller already decided on
+ * it under `ctx.rules` (the internal route). Omitted, the item is read here. Either way the claim's
+ * condition on the version makes a stale view harmless: a claim that finds a newer version decides
+ * again on the item it saw (returned by the failed condition), once.
  */
 export async function refreshOne (
-  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: { readonly record: TokenRecord | undefined }
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
 ): Promise<TokenResult> {
   const { store, log } = ctx
   const where = { platform: key.platform, userId: key.userId }
   let record = known === undefined ? await store.get(key, true) : known.record
-  let decision: ReturnType<typeof decideRefresh>
+  let decision: Decision | undefined = known?.decision
   let claim: Awaited<ReturnType<TokenStore['claim']>>
   let rateSlotTaken = false
   for (let attempt = 1; ; attempt++) {
-    if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone })
-    decision = decideRefresh(record, ctx.now(), ctx.rules)
+    if (record === undefined) return done(log, where, { outcome: 'skipped', reason: TOKEN_REASONS.gone, current: { record } })
+    const seen = { record }
+    decision ??= decideRefresh(record, ctx.now(), ctx.rules)
     if (decision.action === 'skip') {
       if (decision.reason === DECISION_REASONS.leftToUse) await moveToDeadline(ctx, record)
-      return done(log, where, { outcome: 'skipped', reason: decision.reason })
+      return done(log, where, { outcome: 'skipped', reason: decision.reason, current: seen })
     }
-    if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason })
+    if (decision.action === 'defer') return done(log, where, { outcome: 'deferred', reason: decision.reason, current: seen })
     if (!rateSlotTaken && ctx.takeRateSlot !== undefined && !(await ctx.takeRateSlot())) {
-      return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap })
+      return done(log, where, { outcome: 'deferred', reason: TOKEN_REASONS.rateCap, current: seen })
     }
     rateSlotTaken = true
     claim = await store.claim(record, claimId, ctx.claimLeaseMs)
     if (claim.claimed) break
     // Another writer moved the token since our read: decide again on what it wrote (once).
-    if (claim.reason !== CLAIM_FAILURES.versionChanged || attempt > 1) return done(log, where, { outcome: 'skipped', reason: claim.reason })
+    if (claim.reason !== CLAIM_FAILURES.versionChanged || attempt > 1) return done(log, where, { outcome: 'skipped', reason: claim.reason, current: { record: claim.current } })
     record = claim.current
+    decision = undefined
   }
 
   let outcome: RefreshOutcome
@@ -122,7 +135,7 @@ export async function refreshOne (
     if (!written.written) {
       // The claim ran out under a very slow answer and another writer moved on: our answer is stale.
       log.error({ ...where, reason: TOKEN_REASONS.lostClaim }, 'refreshed tokens not stored: the claim was lost before the write')
-      return done(log, where, { outcome: 'failed', reason: TOKEN_REASONS.lostClaim, errorCode: REFRESH_ERRORS.lostClaim })
+      return done(log, where, { outcome: 'failed', reason: TOKEN_REASONS.lostClaim, errorCode: REFRESH_ERRORS.lostClaim, current: { record: written.current } })
     }
     if (outcome.warning !== undefined) log.warn({ ...where, warning: outcome.warning }, 'provider answer kept despite a defect; token stays due')
     return done(log, where, { outcome: 'refreshed', reason: decision.reason, record: written.record })
@@ -151,24 +164,21 @@ async function settleTransient (
   const next = nextAttemptAtMs({ nowMs, attempts: record.attempts + 1, retryAfterMs: outcome.retryAfterMs, expiresAtMs: record.expiresAtMs })
   const written = await ctx.store.recordFailure(record, claimId, outcome.code, next)
   ctx.log.warn({ ...where, errorCode: outcome.code, attempts: record.attempts + 1, retryInMs: next - nowMs, recorded: written.written }, 'token refresh failed transiently; it stays due')
-  return { outcome: 'failed', reason: TOKEN_REASONS.transientFailure, errorCode: outcome.code, record: written.written ? written.record : undefined }
+  return written.written
+    ? { outcome: 'failed', reason: TOKEN_REASONS.transientFailure, errorCode: outcome.code, record: written.record, current: { record: written.record } }
+    : { outcome: 'failed', reason: TOKEN_REASONS.transientFailure, errorCode: outcome.code, current: { record: written.current } }
 }
 
 /**
  * A permanent answer marks needs_reauth only if the refresh token we sent is still the stored one:
  * otherwise another writer rotated it meanwhile (a reconnect, a run whose lease ran out) and the
- * provider refused a token that was already replaced — a lost race, not a revocation.
+ * provider refused a token that was already replaced — a lost race, not a revocation. The write's
+ * condition says which: our claim and the version we read (every change of the refresh token moves
+ * the version, and a writer that moves it drops our claim).
  */
 async function settlePermanent (ctx: RefreshOneContext, record: TokenRecord, claimId: string, code: FailureCode, where: object): Promise<TokenResult> {
-  const current = await ctx.store.get(record, true)
-  const unchanged = current !== undefined && current.version === record.version &&
-    current.sealed.refreshToken === record.sealed.refreshToken && current.claimId === claimId
-  if (!unchanged) {
-    await ctx.store.releaseClaim(record, claimId)
-    return done(ctx.log, where, { outcome: 'skipped', reason: TOKEN_REASONS.lostRace, errorCode: code })
-  }
   const written = await ctx.store.markNeedsReauth(record, claimId, code, ctx.retentionDays)
-  if (!written.written) return done(ctx.log, where, { outcome: 'skipped', reason: TOKEN_REASONS.lostRace, errorCode: code })
+  if (!written.written) return done(ctx.log, where, { outcome: 'skipped', reason: TOKEN_REASONS.lostRace, errorCode: code, current: { record: written.current } })
   ctx.log.warn({ ...where, errorCode: code, reason: TOKEN_REASONS.permanentFailure }, 'token needs re-authorisation')
   return { outcome: 'needsReauth', reason: TOKEN_REASONS.permanentFailure, errorCode: code, record: written.record }
 }
@@ -181,7 +191,8 @@ async function writeRefreshed (
   ctx: RefreshOneContext, record: TokenRecord, claimId: string,
   outcome: Extract<RefreshOutcome, { kind: 'refreshed' }>, claimUntilMs: number
 ): ReturnType<TokenStore['completeRefresh']> {
-  const deadline = performance.now() + Math.max(0, claimUntilMs - ctx.now() - 1_000)
+  // Retries stop 1 s before the claim ends, so that the last attempt still lands while the claim is ours.
+  const policy: RetryPolicy = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000, withinMs: Math.max(0, claimUntilMs - ctx.now() - 1_000) }
   const { grant } = outcome
   const refreshedAtMs = ctx.now()
   const dueAtMs = dueAtAfterWrite({
@@ -190,15 +201,12 @@ async function writeRefreshed (
     lastRefreshedAtMs: refreshedAtMs,
     connectedAtMs: record.connectedAtMs
   }, ctx.platformRules ?? ctx.rules)
-  for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
-    try {
-      return await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs })
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError) || performance.now() + pauseMs > deadline) throw err
-      ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')
-      await sleep(pauseMs)
-    }
+  const storeDown = (err: unknown): boolean => {
+    if (!(err instanceof StoreUnavailableError)) return false
+    ctx.log.warn({ platform: record.platform, userId: record.userId, errorCode: err.code }, 'store did not take refreshed tokens; retrying while the claim lasts')
+    return true
   }
+  return await retry(policy, storeDown, async () => await ctx.store.completeRefresh(record, claimId, { ...grant, dueAtMs, refreshedAtMs }))
 }
 
 function done (log: RefreshLogger, where: object, result: TokenResult): TokenResult {

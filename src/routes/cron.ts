@@ -8,6 +8,7 @@ import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import cronGuard from '../plugins/cron-guard.js'
 import { NOT_STARTED } from '../refresh/refresh-runner.js'
 import { decodeRunSummary, PlatformResultSchema, publicResults, RUN_COUNTS, RUN_ERRORS, RunSummarySchema, type RunSummary } from '../refresh/summary.js'
+import { isoTime } from '../iso-time.js'
 
 // The run's answers, derived from the one run summary schema (refresh/summary.ts): the counts and the
 // run's own members as stored; times as ISO strings; per platform only what the routes publish.
@@ -50,8 +51,6 @@ const LastResponse = Type.Object({
 /** Time kept back from CRON_RESPONSE_BUDGET_MS for serialising and sending the answer. */
 const ANSWER_MARGIN_MS = 300
 
-const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
-
 // The serializer keeps only what each schema names: the summary goes in whole, with what the views add.
 function runBody (summary: RunSummary): Static<typeof RunResponse> {
   const { partial, ...rest } = summary
@@ -81,7 +80,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Shutting down: this instance takes no new run; a scheduler's retry reaches another one.
       if (started.reason === NOT_STARTED.shuttingDown) throw new HttpError(503, ERROR_CODES.shuttingDown)
       request.log.info({ runId, lockedBy: started.heldBy }, 'cron call skipped: another run holds the lock')
-      return { ok: true as const, skipped: true as const, reason: NOT_STARTED.locked, runId, lockedBy: started.heldBy, lockExpiresAt: iso(started.expiresAtMs) }
+      return { ok: true as const, skipped: true as const, reason: NOT_STARTED.locked, runId, lockedBy: started.heldBy, lockExpiresAt: isoTime(started.expiresAtMs) }
     }
     request.log.info({ runId }, 'cron call started a refresh run')
     let summary: RunSummary | undefined
@@ -111,7 +110,7 @@ const cronRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const state = await app.cronLock.status()
     return {
       ok: true as const,
-      lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? iso(state.acquiredAtMs) : null, expiresAt: state.held ? iso(state.expiresAtMs) : null },
+      lock: { held: state.held, runId: state.held ? state.runId : null, acquiredAt: state.held ? isoTime(state.acquiredAtMs) : null, expiresAt: state.held ? isoTime(state.expiresAtMs) : null },
       lastRun: lastRunBody(decodeRunSummary(state.lastRun))
     }
   })

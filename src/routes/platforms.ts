@@ -9,6 +9,7 @@ import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
 import { platformOr404 } from './auth.js'
+import { isoTime } from '../iso-time.js'
 
 export const CONNECTION_STATUS = {
   connected: 'connected',
@@ -37,8 +38,6 @@ const StatusResponse = Type.Object({
 const DisconnectResponse = Type.Object({ ok: Type.Literal(true), revoked: Type.Boolean() }, { additionalProperties: false })
 const Errors = { 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
 
-const iso = (ms: number | undefined): string | undefined => ms === undefined ? undefined : new Date(ms).toISOString()
-
 /** One platform's status for its owner: what the frontend shows, nothing it could act with. */
 export function platformStatus (configured: boolean, record: TokenRecord | undefined): PlatformStatusBody {
   if (!configured) return { status: CONNECTION_STATUS.notConfigured }
@@ -48,8 +47,8 @@ export function platformStatus (configured: boolean, record: TokenRecord | undef
     account: record.account.username === undefined ? { id: record.account.id } : { id: record.account.id, username: record.account.username },
     scopes: [...record.scopes]
   }
-  const expiresAt = iso(record.expiresAtMs)
-  const lastRefreshedAt = iso(record.lastRefreshedAtMs)
+  const expiresAt = isoTime(record.expiresAtMs)
+  const lastRefreshedAt = isoTime(record.lastRefreshedAtMs)
   if (expiresAt !== undefined) body.expiresAt = expiresAt
   if (lastRefreshedAt !== undefined) body.lastRefreshedAt = lastRefreshedAt
   return body as PlatformStatusBody

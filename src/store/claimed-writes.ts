@@ -68,13 +68,18 @@ export interface ClaimedWrites {
   takeForceSlot (key: TokenKey, cooldownMs: number): Promise<boolean>
 }
 
-export interface ClaimedWritesOptions {
+/** What a writer of connections works with (claimed-writes.ts, connection-writes.ts). */
+export interface TokenWriterOptions {
   readonly doc: DynamoDBDocumentClient
   readonly table: string
   readonly cipher: Cipher
   readonly now: () => number
+  /** Writers read the item they condition on (consistently) through the store's reads. */
   readonly reads: Pick<TokenReads, 'get'>
   readonly events: ConnectionEventRules
+}
+
+export interface ClaimedWritesOptions extends TokenWriterOptions {
   /** Attempts at settling a write whose answer was lost (network), by re-reading. */
   readonly settleAttempts: number
 }

@@ -1,15 +1,14 @@
 // The connect flow's writes: a grant saved (a first connection or a reconnect) and a connection
 // deleted. Each is conditioned on the version it read; a writer that moved the item in between
 // makes it read and write again.
-import { DeleteCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import type { Cipher } from './crypto.js'
-import type { ConnectionEventRules } from './connection-events.js'
+import { DeleteCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
+import type { TokenWriterOptions } from './claimed-writes.js'
 import { conditionalWrite, type ConditionalWrite } from './dynamodb-calls.js'
 import { storeCall, StoreUnavailableError } from './errors.js'
+import type { ConnectionEvent } from './event-item.js'
 import { retry, type RetryPolicy } from './retry.js'
 import { ATTR, recordFromItem, sealSecrets, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from './token-item.js'
-import { deleteConnectionParams, deleteReadConnectionParams, putConnectionParams } from './token-params.js'
-import type { TokenReads } from './token-reads.js'
+import { deleteConnectionParams, deleteReadConnectionParams, putConnectionParams, type StateChangeParams } from './token-params.js'
 
 export interface NewConnection extends TokenKey {
   readonly account: Account
@@ -27,22 +26,19 @@ export interface ConnectionWrites {
   deleteConnection (key: TokenKey): Promise<TokenRecord | undefined>
 }
 
-export interface ConnectionWritesOptions {
-  readonly doc: DynamoDBDocumentClient
-  readonly table: string
-  readonly cipher: Cipher
-  readonly now: () => number
-  readonly reads: Pick<TokenReads, 'get'>
-  readonly events: ConnectionEventRules
-}
-
 /** A connection written while another writer moves the item: read and write again at once. */
 const CONTENTION_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 0 }
 
 /** Thrown inside a contended write's attempts while the condition keeps being lost. */
 class Contended extends Error {}
 
-export function createConnectionWrites ({ doc, table, cipher, now, reads, events }: ConnectionWritesOptions): ConnectionWrites {
+export function createConnectionWrites ({ doc, table, cipher, now, reads, events }: TokenWriterOptions): ConnectionWrites {
+  /** The change alone (`send`), or with its event in one TransactWriteItems when a rule gave one. */
+  async function sendChange (operation: string, send: () => Promise<unknown>, change: StateChangeParams, event: ConnectionEvent | undefined): Promise<ConditionalWrite<unknown>> {
+    if (event === undefined) return await conditionalWrite(operation, send)
+    return await conditionalWrite('TransactWriteItems', () => doc.send(new TransactWriteCommand(events.withEvent(change, event))))
+  }
+
   /** Reads and writes again while another writer keeps moving the item, up to CONTENTION_POLICY. */
   async function untilWritten<T> (operation: string, attempt: () => Promise<ConditionalWrite<T>>): Promise<T> {
     try {
@@ -81,9 +77,7 @@ export function createConnectionWrites ({ doc, table, cipher, now, reads, events
         const saved = recordFromItem(item)
         const put = putConnectionParams(table, item, current?.version)
         const event = events.eventFor({ kind: 'connected', before: current, after: saved })
-        const sent = event === undefined
-          ? await conditionalWrite('PutItem', () => doc.send(new PutCommand(put)))
-          : await conditionalWrite('TransactWriteItems', () => doc.send(new TransactWriteCommand(events.withEvent(put, event))))
+        const sent = await sendChange('PutItem', () => doc.send(new PutCommand(put)), put, event)
         return sent.applied ? { applied: true, output: saved } : sent
       })
     },
@@ -100,9 +94,7 @@ export function createConnectionWrites ({ doc, table, cipher, now, reads, events
         if (current === undefined) return { applied: true, output: undefined }
         const remove = deleteReadConnectionParams(table, key, current.version)
         const event = events.eventFor({ kind: 'disconnected', before: current })
-        const sent = event === undefined
-          ? await conditionalWrite('DeleteItem', () => doc.send(new DeleteCommand(remove)))
-          : await conditionalWrite('TransactWriteItems', () => doc.send(new TransactWriteCommand(events.withEvent(remove, event))))
+        const sent = await sendChange('DeleteItem', () => doc.send(new DeleteCommand(remove)), remove, event)
         return sent.applied ? { applied: true, output: current } : sent
       })
     }

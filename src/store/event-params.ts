@@ -1,5 +1,5 @@
 // Parameters of the webhook outbox's commands, built as data and sent by webhook-outbox.ts and, for
-// the event written with a state change, by token-store.ts inside its TransactWriteItems.
+// the event written with a state change, inside its TransactWriteItems (connection-events.ts).
 import type { QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput, DeleteCommandInput } from '@aws-sdk/lib-dynamodb'
 import { attributeNames as names } from './dynamodb-calls.js'
 import { EVENT_ATTR, EVENT_PARTITIONS, eventKey, pendingEventItem, type EventPartition, type StoredEvent } from './event-item.js'

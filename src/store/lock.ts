@@ -1,6 +1,6 @@
 // The cron run lock: one item, taken with a conditional UpdateItem, owned by a run id, released only
 // by its owner, with a lease longer than the run budget (Config's lockLeaseMs). It saves duplicate work; the per-token claims
-// (token-store.ts) are what keep a rotating refresh token safe.
+// (claimed-writes.ts) are what keep a rotating refresh token safe.
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { conditionalWrite } from './dynamodb-calls.js'
 import { storeCall } from './errors.js'

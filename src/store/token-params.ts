@@ -1,4 +1,5 @@
-// Parameters of every token command, built as data (testable without a table) and sent by token-store.ts.
+// Parameters of every token command, built as data (testable without a table) and sent by token-reads.ts,
+// claimed-writes.ts and connection-writes.ts.
 // Conditions are named fragments; the timelines they guard are drawn above each one.
 import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, TransactWriteCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb'
 import { attributeNames as names } from './dynamodb-calls.js'

@@ -1,4 +1,4 @@
-// The webhook outbox: connection events written with their state change (token-store.ts), read back
+// The webhook outbox: connection events written with their state change (connection-events.ts), read back
 // here by a Query of their partition, claimed under a lease by one sender at a time, then deleted
 // once delivered or moved to the failed partition once the retry schedule is spent.
 import { DeleteCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'

@@ -9,7 +9,7 @@ import type { StoredEvent } from '../store/event-item.js'
 import type { WebhookOutbox } from '../store/webhook-outbox.js'
 import { WEBHOOK_METRICS, webhookMetric } from './metrics.js'
 import { webhookBody } from './payload.js'
-import { retryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
+import { nextDeliveryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
 import { webhookHeaders } from './signature.js'
 
 export const DELIVERY_ERRORS = {
@@ -108,7 +108,7 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
       await outbox.retryLater(event, leaseId, now(), errorCode)
       return
     }
-    const delayMs = retryDelayMs(event.attempts, schedule)
+    const delayMs = nextDeliveryDelayMs(event.attempts, schedule)
     // Each failed attempt is one `webhookDeliveryFailed` (the WebhookDeliveriesFailing alarm sums them).
     const failed = webhookMetric(now(), WEBHOOK_METRICS.deliveryFailed, 1)
     if (delayMs === undefined) {

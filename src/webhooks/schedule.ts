@@ -8,7 +8,7 @@ const HOUR = 60 * MINUTE
 /** Pause after the n-th failed attempt (index n - 1); past the end, the event is given up as failed. */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 14 * HOUR, 20 * HOUR, 24 * HOUR]
 
-/** Undefined once `attempts` failed attempts have spent the schedule. */
-export function retryDelayMs (attempts: number, schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS): number | undefined {
+/** The pause before the next delivery attempt after `attempts` failed ones; undefined once they have spent the schedule. */
+export function nextDeliveryDelayMs (attempts: number, schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS): number | undefined {
   return attempts >= 1 ? schedule[attempts - 1] : schedule[0]
 }

@@ -1,6 +1,7 @@
 // An HTTP proxy on 127.0.0.1 in front of DynamoDB Local that answers BatchGetItem the way DynamoDB
 // does when it is throttled: some keys come back under `UnprocessedKeys` instead of `Responses`
-// (DynamoDB Local never does so by itself). Every other call is passed through untouched.
+// (DynamoDB Local never does so by itself). Every other call is passed through untouched. Each call is
+// recorded by operation (and, for a single-item one, the item's userId): tests count reads on the wire.
 // @see https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
 import { createServer, request, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -15,16 +16,21 @@ export interface BatchGetProxy {
   readonly batchCalls: number[]
   /** Keys for which this answers true are sent back unprocessed (asked again with each call). */
   hold: (userId: string) => boolean
+  /** Every call that went through, in order: `GetItem`, `UpdateItem`…, with the item's userId where the call names one item. */
+  readonly calls: Array<{ readonly operation: string, readonly userId?: string | undefined }>
 }
 
 export async function batchGetProxy (t: Test, target: string): Promise<BatchGetProxy> {
   const upstream = new URL(target)
-  const proxy: BatchGetProxy = { endpoint: '', batchCalls: [], hold: () => false }
+  const proxy: BatchGetProxy = { endpoint: '', batchCalls: [], hold: () => false, calls: [] }
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       let body = Buffer.concat(chunks)
+      const operation = String(req.headers['x-amz-target']).split('.').pop() ?? ''
+      const { Key } = JSON.parse(body.toString() === '' ? '{}' : body.toString()) as { Key?: Key }
+      proxy.calls.push({ operation, userId: Key?.userId?.S })
       const unprocessed: Record<string, KeysAndAttributes> = {}
       if (String(req.headers['x-amz-target']).endsWith('.BatchGetItem')) {
         const input = JSON.parse(body.toString()) as { RequestItems: Record<string, KeysAndAttributes> }
