@@ -33,7 +33,7 @@ t.test('a 401 for a token another instance has just refreshed: the new token, no
   const token = await a.seed(60 * MINUTE)
 
   const pending = b.app.inject({ method: 'GET', url: url(token.userId, '/api/v1/me/karma'), headers: auth() })
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  for (let i = 0; i < 200 && reddit.requestsTo('karma').length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25))
   t.equal(reddit.requestsTo('karma').length, 1, 'instance B called with the old token')
   // Instance A refreshes (a platform service's forced read), and the provider drops the old token.
   const forced = await a.app.inject({ method: 'GET', url: `/api/internal/tokens/${token.userId}/reddit?force=true`, headers: auth() })
