@@ -21,6 +21,7 @@ import devRoutes from './dev/routes.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes, { INTERNAL_PREFIX } from './routes/internal.js'
 import platformsRoutes from './routes/platforms.js'
+import type { PlatformModule } from './platforms/platform.js'
 import type { SandboxHub } from './sandbox/control.js'
 import sandboxPlugin from './sandbox/plugin.js'
 import { StoreUnavailableError } from './store/errors.js'
@@ -39,6 +40,11 @@ export interface AppOptions {
   readonly sandbox?: SandboxHub | undefined
   /** INTERIM until the fleet budget lands on main: the provider budget the proxy asks. */
   readonly providerBudget?: ProviderBudget | undefined
+  /**
+   * The platform modules served, the registry's unless given: a test adds a platform defined in the
+   * test alone (its config loaded with the same list, `loadConfig(env, { platforms })`).
+   */
+  readonly platformModules?: readonly PlatformModule[] | undefined
 }
 
 /** INTERIM until the fleet budget (src/budget) lands on main: no limit, nothing paused. */
@@ -56,7 +62,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   })
   await instance.register(configPlugin, { config: opts.config, clock: opts.clock })
   await instance.register(storePlugin, { dynamo: opts.dynamo })
-  await instance.register(platformsPlugin)
+  await instance.register(platformsPlugin, { modules: opts.platformModules })
   // The cron run lock, and this process's refresh runs (stopped cleanly on close).
   await instance.register(runLockPlugin)
   await instance.register(refreshRunnerPlugin)
@@ -80,7 +86,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(platformsRoutes)
   await instance.register(internalRoutes, { prefix: INTERNAL_PREFIX })
   // The development sandbox's providers (docs/sandbox.md); never registered in production.
-  if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox })
+  if (opts.config.sandbox.enabled) await instance.register(sandboxPlugin, { hub: opts.sandbox, modules: opts.platformModules })
   else instance.decorate('sandbox', null)
   // Development only, never registered otherwise: the sign-in standing in for Cognito and /dev (docs/dev-console.md).
   if (opts.config.nodeEnv === 'development') await instance.register(devRoutes)

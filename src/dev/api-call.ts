@@ -7,6 +7,6 @@ export const API_CALL_BODY_CHARS = 2_000
 
 /** The account endpoint's path under the API base; `/` when the lookup lives on another host. */
 export function accountPath (urls: Pick<PlatformUrls, 'api' | 'userinfo'>): string {
-  const base = urls.api.replace(/\/+$/, '')
-  return urls.userinfo.startsWith(`${base}/`) ? urls.userinfo.slice(base.length) : '/'
+  const base = urls.api?.replace(/\/+$/, '')
+  return base !== undefined && urls.userinfo.startsWith(`${base}/`) ? urls.userinfo.slice(base.length) : '/'
 }

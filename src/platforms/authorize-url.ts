@@ -2,17 +2,7 @@
 // data (its client id parameter, scope separator, extra parameters, PKCE) instead of once per module.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 and https://www.rfc-editor.org/rfc/rfc7636#section-4.3
 import type { PlatformConfig } from './platform.js'
-
-/** How a provider wants its authorize URL, in the wire's own names. */
-export interface AuthorizeWire {
-  /** `client_id`, or TikTok's `client_key`. */
-  readonly clientIdParam: string
-  readonly scopeSeparator: string
-  /** Provider-specific parameters (Reddit's `duration=permanent`). */
-  readonly authorizeParams?: Readonly<Record<string, string>>
-  /** Whether the provider's documentation takes PKCE (`code_challenge`, S256). */
-  readonly pkce: boolean
-}
+import type { AuthorizeWire } from './wire.js'
 
 export function buildAuthorizationUrl (
   config: PlatformConfig, wire: AuthorizeWire, input: { readonly state: string, readonly codeChallenge?: string | undefined }

@@ -3,15 +3,16 @@
 // defineCodeGrantPlatform() adds the steps the OAuth 2.0 providers with refresh tokens share (Reddit,
 // TikTok): code grant, account lookup, the refresh-token grant and the missing-refresh-token rule.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1 and #section-6
-import type { ClientAuth } from 'openid-client'
 import type { Account } from '../tokens.js'
 import { lookupAccount } from './account-lookup.js'
-import { buildAuthorizationUrl, type AuthorizeWire } from './authorize-url.js'
-import { tokenGrant, type OAuthClientOptions } from './oauth-client.js'
+import { buildAuthorizationUrl } from './authorize-url.js'
+import { tokenGrant, wireClientAuth, type OAuthClientOptions } from './oauth-client.js'
 import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError } from './oauth-errors.js'
 import { BEARER_TOKEN_REFUSAL, type ApiTokenRefusal, type Platform, type PlatformConfig, type PlatformModule, type PlatformSpec, type RefreshInput } from './platform.js'
 import type { ProviderHttp } from './provider-http.js'
+import type { CodeGrantSimulation, Simulation } from './simulation.js'
 import { toRefreshOutcome } from './token-response.js'
+import type { AuthorizeWire, CodeGrantWire } from './wire.js'
 
 /** What a module does itself; name, spec, config, PKCE and the authorize URL come from its data. */
 export type PlatformSteps = Pick<Platform, 'exchangeCode' | 'refresh'> & Partial<Pick<Platform, 'revoke'>>
@@ -19,15 +20,17 @@ export type PlatformSteps = Pick<Platform, 'exchangeCode' | 'refresh'> & Partial
 export interface PlatformDefinition<N extends string> {
   readonly spec: PlatformSpec<N>
   readonly wire: AuthorizeWire
+  readonly simulation: Simulation
   steps (config: PlatformConfig, http: ProviderHttp): PlatformSteps
   /** How its API refuses a token; default: a bearer API's 401. */
   readonly apiTokenRefusal?: ApiTokenRefusal | undefined
 }
 
 export function definePlatform<N extends string> (definition: PlatformDefinition<N>): PlatformModule<N> {
-  const { spec, wire } = definition
+  const { spec, wire, simulation } = definition
   return {
     spec,
+    simulation,
     create (config: PlatformConfig, http: ProviderHttp): Platform {
       const steps = definition.steps(config, http)
       return {
@@ -46,17 +49,13 @@ export function definePlatform<N extends string> (definition: PlatformDefinition
   }
 }
 
-/** The wire of a provider speaking standard OAuth 2.0 with refresh tokens. */
-export interface CodeGrantWire extends AuthorizeWire {
-  /** A header announcing when a 429's window ends, in seconds, besides Retry-After (Reddit's). */
-  readonly rateLimitResetHeader?: string
-}
+/** What a code-grant platform's simulated provider adds to its spec and wire. */
+export type CodeGrantSimulationData = Omit<CodeGrantSimulation, 'family' | 'wire'>
 
 export interface CodeGrantDefinition<N extends string> {
   readonly spec: PlatformSpec<N>
   readonly wire: CodeGrantWire
-  /** How the provider wants the client authenticated at its token and revocation endpoints. */
-  clientAuth (config: PlatformConfig): ClientAuth
+  readonly simulation: CodeGrantSimulationData
   readonly account: {
     /** The account lookup URL, with the fields asked for. */
     url (config: PlatformConfig): string
@@ -71,8 +70,10 @@ export function defineCodeGrantPlatform<N extends string> (definition: CodeGrant
   return definePlatform({
     spec: definition.spec,
     wire: definition.wire,
+    simulation: { ...definition.simulation, family: 'code_grant', wire: definition.wire },
     steps (config, http) {
-      const oauth: OAuthClientOptions = { config, http, clientAuth: definition.clientAuth(config), rateLimitResetHeader: definition.wire.rateLimitResetHeader }
+      const clientAuth = wireClientAuth(definition.wire, config.clientId, config.clientSecret)
+      const oauth: OAuthClientOptions = { config, http, clientAuth, rateLimitResetHeader: definition.wire.rateLimitResetHeader }
       return {
         async exchangeCode ({ code, codeVerifier }) {
           const parameters: Record<string, string> = { code, redirect_uri: config.redirectUri }

@@ -6,9 +6,9 @@ import type { ApiTokenRefusal } from './platform.js'
 import { jsonObject, type ProviderAnswer } from './provider-http.js'
 
 /** Graph code 190: the access token is invalid or expired — the only permanent Graph answer. */
-export const GRAPH_PERMANENT_CODES: readonly number[] = [190]
+const GRAPH_PERMANENT_CODES: readonly number[] = [190]
 /** Documented as retryable: unknown/service errors (1, 2), app and user rate limits (4, 17, 341). */
-export const GRAPH_TRANSIENT_CODES: readonly number[] = [1, 2, 4, 17, 341]
+const GRAPH_TRANSIENT_CODES: readonly number[] = [1, 2, 4, 17, 341]
 
 /** Our code for a Graph error code. */
 export const graphCode = (code: number): `graph_${number}` => `graph_${code}`
@@ -17,7 +17,7 @@ export const graphCode = (code: number): `graph_${number}` => `graph_${code}`
 export const GRAPH_OUTAGE_CODES: ReadonlySet<string> = new Set([...OUTAGE_CODES, ...GRAPH_TRANSIENT_CODES.map(graphCode)])
 
 /** The Graph error code of an answer, if it carries one. */
-export function graphErrorCode (answer: ProviderAnswer): number | undefined {
+function graphErrorCode (answer: ProviderAnswer): number | undefined {
   const error = jsonObject(answer)?.error
   if (typeof error !== 'object' || error === null) return undefined
   const code = (error as { code?: unknown }).code

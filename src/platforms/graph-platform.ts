@@ -7,25 +7,20 @@
 // @see https://developers.facebook.com/docs/threads/get-started/long-lived-tokens
 import type { Account } from '../tokens.js'
 import { lookupAccount } from './account-lookup.js'
-import type { AuthorizeWire } from './authorize-url.js'
 import { definePlatform } from './define-platform.js'
 import { GRAPH_OUTAGE_CODES, GRAPH_TOKEN_REFUSAL, graphFailure } from './graph-errors.js'
 import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError, thrownFailure, type Failure } from './oauth-errors.js'
 import type { PlatformModule, PlatformSpec, RefreshOutcome, TokenGrant } from './platform.js'
 import { jsonObject, providerRequest, type ProviderAnswer, type ProviderHttp } from './provider-http.js'
+import type { GraphSimulation } from './simulation.js'
 import { grantFromBody, splitScopes } from './token-response.js'
-
-/** A Graph platform's wire names. */
-export interface GraphWire extends AuthorizeWire {
-  readonly exchangeGrantType: string
-  readonly refreshGrantType: string
-  /** The `fields` asked of the account lookup. */
-  readonly userFields: string
-}
+import type { GraphWire } from './wire.js'
 
 export interface GraphDefinition<N extends string> {
   readonly spec: PlatformSpec<N>
   readonly wire: GraphWire
+  /** What its simulated provider adds to the spec and the wire. */
+  readonly simulation: Omit<GraphSimulation, 'family' | 'wire'>
   /** The account out of the lookup's body; `codeEntry` is the code answer (it may hold `user_id`). */
   pickAccount (body: Record<string, unknown>, codeEntry: Record<string, unknown>): Account | undefined
 }
@@ -69,6 +64,7 @@ export function defineGraphPlatform<N extends string> (definition: GraphDefiniti
     spec: definition.spec,
     wire,
     apiTokenRefusal: GRAPH_TOKEN_REFUSAL,
+    simulation: { ...definition.simulation, family: 'graph', wire },
     steps: (config, http) => ({
       async exchangeCode ({ code }) {
         const form = new URLSearchParams({

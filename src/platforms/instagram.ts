@@ -5,8 +5,9 @@
 import { idString, optionalString } from './account-lookup.js'
 import { defineGraphPlatform } from './graph-platform.js'
 import { DAY_MS, type PlatformSpec } from './platform.js'
+import type { GraphWire } from './wire.js'
 
-export const instagramSpec = {
+const instagramSpec = {
   name: 'instagram',
   envPrefix: 'INSTAGRAM',
   clientIdVar: 'INSTAGRAM_CLIENT_ID',
@@ -26,18 +27,28 @@ export const instagramSpec = {
 } as const satisfies PlatformSpec
 
 /** Instagram's quirks, in its own wire names. */
-export const INSTAGRAM_WIRE = {
+const INSTAGRAM_WIRE = {
   clientIdParam: 'client_id',
   scopeSeparator: ',',
   pkce: false,
   exchangeGrantType: 'ig_exchange_token',
   refreshGrantType: 'ig_refresh_token',
   userFields: 'user_id,username'
-} as const
+} as const satisfies GraphWire
 
 export const instagramModule = defineGraphPlatform({
   spec: instagramSpec,
   wire: INSTAGRAM_WIRE,
+  simulation: {
+    tokenPrefix: 'IGQ',
+    user: () => ({ id: '17841400000000001', username: 'insta.fake' }),
+    expiresInSec: 3_600,
+    // user_id is the professional account id; `id` is app-scoped.
+    meFields: (user) => ({ user_id: user.id, username: user.username, id: `app-scoped-${user.id}` }),
+    codeAnswerListsPermissions: true,
+    // A media container (the first step of a publish). @see https://developers.facebook.com/docs/instagram-platform/content-publishing
+    publish: { path: '/me/media', answer: (id) => ({ id }) }
+  },
   pickAccount (body, codeEntry) {
     // /me's user_id is the professional account id the Graph API acts on; fall back to the others.
     const id = idString(body.user_id) ?? idString(body.id) ?? idString(codeEntry.user_id)

@@ -3,11 +3,13 @@
 // openid-client builds the requests; the provider's raw answer (captured) decides the outcome, because
 // the contract keeps answers openid-client rejects (HTTP-200 error bodies, a non-positive expires_in
 // beside a rotated refresh token) and needs Retry-After. @see https://github.com/panva/openid-client
+import { Buffer } from 'node:buffer'
 import * as oidc from 'openid-client'
 import type { PlatformConfig } from './platform.js'
 import { FAILURE_CODES, thrownFailure } from './oauth-errors.js'
 import { capturingFetch, jsonObject, type ProviderAnswer, type ProviderHttp } from './provider-http.js'
 import { interpretTokenAnswer, type TokenAnswer } from './token-response.js'
+import type { CodeGrantWire } from './wire.js'
 
 export interface OAuthClientOptions {
   readonly config: PlatformConfig
@@ -67,4 +69,21 @@ export async function revokeToken (options: OAuthClientOptions, url: string, tok
 
 function withoutKey (parameters: Record<string, string>, key: string): Record<string, string> {
   return Object.fromEntries(Object.entries(parameters).filter(([k]) => k !== key))
+}
+
+/**
+ * The client authentication the wire names. `basic`: HTTP Basic with the raw `id:secret`, as Reddit's
+ * docs show it; openid-client's ClientSecretBasic form-encodes both first (RFC 6749 §2.3.1), which
+ * turns `my-id_x` into `my%2Did%5Fx`, and Reddit refuses that. `body`: the id under the wire's client id
+ * parameter and `client_secret` as form fields, never Basic (TikTok's).
+ */
+export function wireClientAuth (wire: Pick<CodeGrantWire, 'clientAuth' | 'clientIdParam'>, clientId: string, clientSecret: string): oidc.ClientAuth {
+  if (wire.clientAuth === 'body') {
+    return (_as, _client, body) => {
+      body.set(wire.clientIdParam, clientId)
+      body.set('client_secret', clientSecret)
+    }
+  }
+  const value = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`
+  return (_as, _client, _body, headers) => { headers.set('authorization', value) }
 }

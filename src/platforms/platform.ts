@@ -4,6 +4,7 @@
 import type { Account, TokenGrant } from '../tokens.js'
 import type { ProviderHttp } from './provider-http.js'
 import type { FailureCode } from './oauth-errors.js'
+import type { Simulation } from './simulation.js'
 
 export type { TokenGrant } from '../tokens.js'
 
@@ -21,8 +22,8 @@ export interface PlatformUrls {
   readonly revoke?: string | undefined
   /** Meta's platforms only (Instagram, Threads): the short-lived → long-lived exchange. */
   readonly exchange?: string | undefined
-  /** The base of the provider's API that the proxy calls as the user (`<P>_API_URL`). */
-  readonly api: string
+  /** The base of the provider's API that the proxy calls as the user (`<P>_API_URL`); none: not proxied. */
+  readonly api?: string | undefined
 }
 
 /** What a platform declares about itself; config.ts reads its variables from this. */
@@ -128,8 +129,12 @@ export interface Platform {
   readonly apiTokenRefusal: ApiTokenRefusal
 }
 
-/** One platform module: its self-description, and the factory of its Platform once configured. */
+/**
+ * One platform module: its self-description, the factory of its Platform once configured, and what
+ * the sandbox and the test fakes need to play its provider (built from it in src/sandbox/providers).
+ */
 export interface PlatformModule<N extends string = string> {
   readonly spec: PlatformSpec<N>
+  readonly simulation: Simulation
   create (config: PlatformConfig, http: ProviderHttp): Platform
 }

@@ -1,12 +1,11 @@
 // Reddit: authorization code with duration=permanent, raw HTTP Basic client auth, a descriptive
 // User-Agent, errors that may arrive in HTTP-200 bodies, refresh tokens that may or may not rotate.
 // @see https://github.com/reddit-archive/reddit/wiki/OAuth2 and https://support.reddithelp.com/hc/en-us/articles/16160319875092 (rate limits)
-import { Buffer } from 'node:buffer'
-import type { ClientAuth } from 'openid-client'
 import { idString, optionalString } from './account-lookup.js'
 import { defineCodeGrantPlatform } from './define-platform.js'
 import { revokeToken } from './oauth-client.js'
 import { MINUTE_MS, type PlatformSpec } from './platform.js'
+import type { CodeGrantWire } from './wire.js'
 
 export const redditSpec = {
   name: 'reddit',
@@ -33,23 +32,37 @@ export const REDDIT_WIRE = {
   authorizeParams: { duration: 'permanent' },
   scopeSeparator: ' ',
   pkce: false,
+  /** HTTP Basic with the raw `id:secret` (a form-encoded one is refused). */
+  clientAuth: 'basic',
   /** Reddit announces its window's end in seconds in this header rather than in Retry-After. */
   rateLimitResetHeader: 'x-ratelimit-reset'
-} as const
+} as const satisfies CodeGrantWire
 
-/**
- * HTTP Basic with the raw `id:secret`, as Reddit's docs show it. openid-client's ClientSecretBasic
- * form-encodes both first (RFC 6749 §2.3.1), which turns `my-id_x` into `my%2Did%5Fx`: Reddit refuses it.
- */
-export function rawBasicAuth (clientId: string, clientSecret: string): ClientAuth {
-  const value = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`
-  return (_as, _client, _body, headers) => { headers.set('authorization', value) }
-}
+const UNAUTHORIZED = { status: 401, json: { message: 'Unauthorized', error: 401 } }
 
 export const redditModule = defineCodeGrantPlatform({
   spec: redditSpec,
   wire: REDDIT_WIRE,
-  clientAuth: (config) => rawBasicAuth(config.clientId, config.clientSecret),
+  // Reddit's answers: `{"error": …}` bodies, 401 `{message, error: 401}` for a wrong client or token,
+  // a new access token and no refresh_token field unless rotation is switched on, 204 on revocation.
+  simulation: {
+    tokenPrefix: 'rdt',
+    user: () => ({ id: 'k3x9q2', username: 'spez_fake' }),
+    expiresInSec: 86_400,
+    rotates: false,
+    tokenType: 'bearer',
+    errorBody: (error) => ({ error }),
+    invalidClient: () => UNAUTHORIZED,
+    userinfo: (user) => ({ id: user.id, name: user.username, is_employee: false, created_utc: 1_500_000_000 }),
+    userinfoRefused: () => UNAUTHORIZED,
+    revokedStatus: 204,
+    requiresDescriptiveUserAgent: true,
+    // A self post: Reddit's `{json: {errors, data}}` envelope. @see https://www.reddit.com/dev/api/#POST_api_submit
+    publish: {
+      path: '/api/submit',
+      answer: (id, form) => ({ json: { errors: [], data: { url: `https://www.reddit.com/r/${form.sr ?? 'test'}/comments/${id}/`, id, name: `t3_${id}` } } })
+    }
+  },
   account: {
     url: (config) => config.urls.userinfo,
     pick (body) {

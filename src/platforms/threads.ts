@@ -5,6 +5,7 @@
 import { idString, optionalString } from './account-lookup.js'
 import { defineGraphPlatform } from './graph-platform.js'
 import { DAY_MS, type PlatformSpec } from './platform.js'
+import type { GraphWire } from './wire.js'
 
 export const threadsSpec = {
   name: 'threads',
@@ -33,11 +34,21 @@ export const THREADS_WIRE = {
   exchangeGrantType: 'th_exchange_token',
   refreshGrantType: 'th_refresh_token',
   userFields: 'id,username'
-} as const
+} as const satisfies GraphWire
 
 export const threadsModule = defineGraphPlatform({
   spec: threadsSpec,
   wire: THREADS_WIRE,
+  simulation: {
+    tokenPrefix: 'THQ',
+    user: () => ({ id: '25843500000000001', username: 'threads.fake' }),
+    expiresInSec: 3_600,
+    meFields: (user) => ({ id: user.id, username: user.username }),
+    // Threads' code answer is flat and lists no permissions.
+    codeAnswerListsPermissions: false,
+    // A post container. @see https://developers.facebook.com/docs/threads/posts
+    publish: { path: '/v1.0/me/threads', answer: (id) => ({ id }) }
+  },
   pickAccount (body, codeEntry) {
     // /me's id is the Threads user id; the code answer's user_id is the same one.
     const id = idString(body.id) ?? idString(codeEntry.user_id)

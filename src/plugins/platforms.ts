@@ -2,7 +2,7 @@
 // (idle ones are unreferenced and time out by themselves: nothing to close).
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import type { Platform } from '../platforms/platform.js'
+import type { Platform, PlatformModule } from '../platforms/platform.js'
 import { createProviderHttp } from '../platforms/provider-http.js'
 import { createPlatforms, type PlatformName } from '../platforms/registry.js'
 
@@ -12,9 +12,14 @@ declare module 'fastify' {
   }
 }
 
-const platformsPlugin: FastifyPluginAsync = async (app) => {
+export interface PlatformsPluginOptions {
+  /** The platform modules served, the registry's unless given (AppOptions.platformModules). */
+  readonly modules?: readonly PlatformModule[] | undefined
+}
+
+const platformsPlugin: FastifyPluginAsync<PlatformsPluginOptions> = async (app, opts) => {
   const http = createProviderHttp({ timeoutMs: app.config.run.providerTimeoutMs, userAgent: app.config.run.providerUserAgent, now: app.clock })
-  app.decorate('platforms', createPlatforms(app.config.platforms, http))
+  app.decorate('platforms', createPlatforms(app.config.platforms, http, opts.modules))
 }
 
 export default fp(platformsPlugin, { name: 'platforms', dependencies: ['config'] })

@@ -165,8 +165,10 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
 
   async function run (input: ProxyCall, audit: AuditFields): Promise<ProxyOutcome> {
     const platform = Object.hasOwn(opts.platforms, input.key.platform) ? opts.platforms[input.key.platform] : undefined
-    if (platform === undefined) return refused(PROXY_REFUSALS.unknownPlatform)
-    const target = upstreamUrl(platform.config.urls.api, input.rawPath, input.rawQuery)
+    // A platform without an API base (none declared) is not one the proxy serves.
+    const apiBase = platform?.config.urls.api
+    if (platform === undefined || apiBase === undefined) return refused(PROXY_REFUSALS.unknownPlatform)
+    const target = upstreamUrl(apiBase, input.rawPath, input.rawQuery)
     if (!target.ok) {
       audit.pathRefusal = target.refusal
       return refused(PROXY_REFUSALS.invalidPath)

@@ -13,7 +13,7 @@ import { bindingHash, codeChallengeS256, randomCodeVerifier, randomToken } from 
 import { appRedirect, safeReturnTo } from '../auth/return-to.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import type { Platform } from '../platforms/platform.js'
-import { isPlatformName } from '../platforms/registry.js'
+import type { PlatformName } from '../platforms/registry.js'
 import { STATE_LIFETIME_MS } from '../store/oauth-state.js'
 
 export const FLOW_COOKIE_PATH = '/api/auth'
@@ -28,7 +28,8 @@ const CallbackQuery = Type.Object({ code: Loose, state: Loose, error: Loose })
 const Errors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 export function platformOr404 (app: FastifyInstance, name: string): Platform {
-  const platform = isPlatformName(name) ? app.platforms[name] : undefined
+  // The app's own platforms (the registry's, or those a test gave the app): no name is special here.
+  const platform = Object.hasOwn(app.platforms, name) ? app.platforms[name as PlatformName] : undefined
   if (platform === undefined) throw new HttpError(404, ERROR_CODES.notFound)
   return platform
 }

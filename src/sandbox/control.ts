@@ -1,9 +1,11 @@
 // The sandbox's state: one provider per sandboxed platform, registered with the client configuration
 // names (so the service's own calls are accepted), and the switch that makes a platform's next
 // refresh fail. Framework-free: the plugin decorates the instance with it, the routes read it.
-import type { PlatformConfig } from '../platforms/platform.js'
-import type { PlatformName } from '../platforms/registry.js'
-import { GraphProvider, PROVIDERS, type OAuthProvider } from './providers/index.js'
+import type { PlatformConfig, PlatformModule } from '../platforms/platform.js'
+import { PLATFORM_MODULES, type PlatformName } from '../platforms/registry.js'
+import { GraphProvider } from './providers/graph.js'
+import { createProvider } from './providers/index.js'
+import type { OAuthProvider } from './providers/oauth-provider.js'
 import type { Fault } from './providers/wire.js'
 
 export type SandboxFailure = 'invalid_grant' | 'server_error' | 'timeout'
@@ -37,6 +39,8 @@ export interface SandboxHubOptions {
   readonly platforms: readonly PlatformName[]
   readonly configs: Readonly<Record<PlatformName, PlatformConfig>>
   readonly tokenLifetimeSec: number
+  /** The platform modules to play, the registry's unless given (a test's extra platform module). */
+  readonly modules?: readonly PlatformModule[] | undefined
 }
 
 export class SandboxHub implements SandboxControl {
@@ -47,9 +51,12 @@ export class SandboxHub implements SandboxControl {
 
   constructor (options: SandboxHubOptions) {
     this.platforms = [...options.platforms]
+    const modules = options.modules ?? PLATFORM_MODULES
     for (const platform of this.platforms) {
       const config = options.configs[platform]
-      const provider = new PROVIDERS[platform]({
+      const module = modules.find((m) => m.spec.name === platform)
+      if (module === undefined) throw new Error(`${platform}: no platform module to play`)
+      const provider = createProvider(module, {
         clientId: config.clientId,
         clientSecret: config.clientSecret,
         redirectUri: config.redirectUri,
@@ -62,8 +69,8 @@ export class SandboxHub implements SandboxControl {
   }
 
   /** The hub of the configured sandbox: the sandboxed platforms, their clients, the token lifetime. */
-  static fromConfig (config: { readonly sandbox: Pick<SandboxHubOptions, 'platforms' | 'tokenLifetimeSec'>, readonly platforms: SandboxHubOptions['configs'] }): SandboxHub {
-    return new SandboxHub({ platforms: config.sandbox.platforms, configs: config.platforms, tokenLifetimeSec: config.sandbox.tokenLifetimeSec })
+  static fromConfig (config: { readonly sandbox: Pick<SandboxHubOptions, 'platforms' | 'tokenLifetimeSec'>, readonly platforms: SandboxHubOptions['configs'] }, modules?: readonly PlatformModule[]): SandboxHub {
+    return new SandboxHub({ platforms: config.sandbox.platforms, configs: config.platforms, tokenLifetimeSec: config.sandbox.tokenLifetimeSec, modules })
   }
 
   provider (platform: PlatformName): OAuthProvider {

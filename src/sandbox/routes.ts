@@ -64,7 +64,7 @@ function platformRoutes (app: FastifyInstance, platform: PlatformName, provider:
   const prefix = `${SANDBOX_PREFIX}/${platform}`
   for (const route of provider.routes) {
     const url = `${prefix}${route.path}`
-    if (route.method === 'GET' && route.path === provider.address.paths.AUTHORIZE) {
+    if (route.method === 'GET' && route.path === provider.address.paths.authorize) {
       consentRoutes(app, platform, provider, url, opts)
       continue
     }

@@ -2,27 +2,25 @@
 // itself (/sandbox/<platform>/…). This runs on the environment before configuration is loaded, so
 // the connect flow and the refresh see nothing but a client id and URLs: they cannot tell the
 // sandbox from the real provider. The development start-up hands loadConfig() the sandboxed platforms.
-import { platformVar } from '../platforms/env-names.js'
-import { PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
-import { PROVIDER_ADDRESSES } from './providers/index.js'
-import { providerEnv, type Env } from './providers/oauth-provider.js'
+import { platformVar, urlVar, type UrlKey } from '../platforms/env-names.js'
+import type { PlatformSpec } from '../platforms/platform.js'
+import { PLATFORM_SPECS } from '../platforms/registry.js'
+import { providerAddress, providerEnv, type Env } from './providers/oauth-provider.js'
 
 export const SANDBOX_PREFIX = '/sandbox'
 
 const set = (value: string | undefined): value is string => value !== undefined && value !== ''
 
 /** SANDBOX_BASE_URL, else http://localhost:<PORT> (the service as the developer's browser reaches it). */
-export function sandboxBaseUrl (env: Readonly<Env>): string {
+function sandboxBaseUrl (env: Readonly<Env>): string {
   const base = set(env.SANDBOX_BASE_URL) ? env.SANDBOX_BASE_URL : `http://localhost:${set(env.PORT) ? env.PORT : '3000'}`
   return base.replace(/\/+$/, '')
 }
 
-/** Where the sandbox serves `platform`'s provider. */
-export const sandboxProviderUrl = (baseUrl: string, platform: PlatformName): string => `${baseUrl}${SANDBOX_PREFIX}/${platform}`
-
-/** Everything the service needs to use the sandboxed `platform`: the client, the redirect URI, every URL. */
-export function sandboxPlatformEnv (platform: PlatformName, baseUrl: string): Env {
-  return providerEnv(PROVIDER_ADDRESSES[platform], sandboxProviderUrl(baseUrl, platform), {
+/** Everything the service needs to use the sandboxed platform: the client, the redirect URI, every URL. */
+export function sandboxPlatformEnv (spec: PlatformSpec, baseUrl: string): Env {
+  const platform = spec.name
+  return providerEnv(providerAddress(spec), `${baseUrl}${SANDBOX_PREFIX}/${platform}`, {
     clientId: `sandbox-${platform}-client`,
     // Not a secret anyone holds: the sandbox accepts whatever configuration says (never in production).
     clientSecret: `sandbox-${platform}-secret`,
@@ -31,7 +29,7 @@ export function sandboxPlatformEnv (platform: PlatformName, baseUrl: string): En
 }
 
 /** The sandbox is wanted: outside production, unless SANDBOX=off. */
-export function sandboxWanted (env: Readonly<Env>): boolean {
+function sandboxWanted (env: Readonly<Env>): boolean {
   return env.NODE_ENV !== 'production' && env.SANDBOX !== 'off'
 }
 
@@ -40,38 +38,39 @@ export interface SandboxedEnv {
   /** The variables it filled, by name only. */
   readonly filled: readonly string[]
   /** The platforms whose URLs are now the sandbox's (loadConfig's `sandboxed`). */
-  readonly sandboxed: readonly PlatformName[]
+  readonly sandboxed: readonly string[]
+}
+
+export interface SandboxEnvOptions {
+  readonly baseUrl?: string | undefined
+  /** The platforms, the registry's unless given (a test's extra platform module). */
+  readonly specs?: readonly PlatformSpec[] | undefined
 }
 
 /**
  * Every platform with neither client id nor secret gets the sandbox's client, redirect URI and URLs
- * (whatever URLs were left behind for it). A pure function: `env` is not changed.
+ * (whatever URLs were left behind for it). A pure function: `env` is not changed. `sandboxed` names
+ * the platforms whose every URL is then the sandbox's (filled here, or the same set by hand).
  */
-export function sandboxEnv (env: Readonly<Env>, baseUrl = sandboxBaseUrl(env)): SandboxedEnv {
+export function sandboxEnv (env: Readonly<Env>, options: SandboxEnvOptions = {}): SandboxedEnv {
   if (!sandboxWanted(env)) return { env: { ...env }, filled: [], sandboxed: [] }
+  const baseUrl = options.baseUrl ?? sandboxBaseUrl(env)
+  const specs = options.specs ?? PLATFORM_SPECS
   const out: Env = { ...env }
   const filled: string[] = []
-  for (const platform of PLATFORM_NAMES) {
-    const address = PROVIDER_ADDRESSES[platform]
-    if (set(env[platformVar(address, 'CLIENT_ID')]) || set(env[platformVar(address, 'CLIENT_SECRET')])) continue
-    for (const [name, value] of Object.entries(sandboxPlatformEnv(platform, baseUrl))) {
+  for (const spec of specs) {
+    if (set(env[platformVar(spec, 'CLIENT_ID')]) || set(env[platformVar(spec, 'CLIENT_SECRET')])) continue
+    for (const [name, value] of Object.entries(sandboxPlatformEnv(spec, baseUrl))) {
       out[name] = value
       filled.push(name)
     }
   }
-  return { env: out, filled, sandboxed: sandboxedPlatforms(out) }
-}
-
-/** The platforms whose every URL is the sandbox's (what sandboxEnv set, or the same by hand). */
-export function sandboxedPlatforms (env: Readonly<Env>): PlatformName[] {
-  if (!sandboxWanted(env)) return []
-  const baseUrl = sandboxBaseUrl(env)
-  return PLATFORM_NAMES.filter((platform) => {
-    const address = PROVIDER_ADDRESSES[platform]
-    const expected = sandboxPlatformEnv(platform, baseUrl)
-    return Object.keys(address.paths).every((name) => {
-      const variable = platformVar(address, `${name as 'TOKEN'}_URL`)
-      return env[variable] === expected[variable]
+  const sandboxed = specs.filter((spec) => {
+    const expected = sandboxPlatformEnv(spec, baseUrl)
+    return Object.keys(providerAddress(spec).paths).every((key) => {
+      const variable = urlVar(spec, key as UrlKey)
+      return out[variable] === expected[variable]
     })
-  })
+  }).map((spec) => spec.name)
+  return { env: out, filled, sandboxed }
 }

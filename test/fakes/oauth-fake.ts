@@ -1,8 +1,13 @@
 // What the fake providers share, over the providers' wire (src/sandbox/providers): the server and its
 // switches, request recording, fault queues, the tests' redirect URI, a browser-like walk through the
-// authorize step, and env(). The wire itself (routes, ledger, answers) is the provider's.
+// authorize step, and env(). The wire itself (routes, ledger, answers) is the provider's, built from
+// the platform's module as the sandbox builds it.
 import type { Test } from 'tap'
-import type { OAuthProvider, ProviderAddress, ProviderOptions } from '../../src/sandbox/providers/oauth-provider.js'
+import type { PlatformModule } from '../../src/platforms/platform.js'
+import type { CodeGrantSimulation, GraphSimulation } from '../../src/platforms/simulation.js'
+import { CodeGrantProvider } from '../../src/sandbox/providers/code-grant.js'
+import { GraphProvider } from '../../src/sandbox/providers/graph.js'
+import type { OAuthProvider, ProviderOptions } from '../../src/sandbox/providers/oauth-provider.js'
 import { FakeServer, type Fault, type RecordedRequest } from './fake-server.js'
 
 export type { Env } from '../../src/sandbox/providers/oauth-provider.js'
@@ -25,7 +30,27 @@ export interface FakeServing {
 
 export type OAuthFake = OAuthProvider & FakeServing
 
-type ProviderClass = (new (...args: any[]) => OAuthProvider) & { readonly address: ProviderAddress }
+type ProviderClass = (new (...args: any[]) => OAuthProvider) & { readonly platform: string }
+
+/** The provider class of a Graph platform's module (its options the only constructor argument). */
+export function graphProviderOf (module: PlatformModule) {
+  const simulation = module.simulation
+  if (simulation.family !== 'graph') throw new Error(`${module.spec.name} is not on the Graph wire`)
+  return class extends GraphProvider {
+    static readonly platform = module.spec.name
+    constructor (options: ProviderOptions = {}) { super(module.spec, simulation as GraphSimulation, options) }
+  }
+}
+
+/** The provider class of a code-grant platform's module (its options the only constructor argument). */
+export function codeGrantProviderOf (module: PlatformModule) {
+  const simulation = module.simulation
+  if (simulation.family !== 'code_grant') throw new Error(`${module.spec.name} is not a code-grant platform`)
+  return class extends CodeGrantProvider {
+    static readonly platform = module.spec.name
+    constructor (options: ProviderOptions = {}) { super(module.spec, simulation as CodeGrantSimulation, options) }
+  }
+}
 
 /** A provider class served by a FakeServer on 127.0.0.1; options as the provider's. */
 export function fakeOf<C extends ProviderClass> (Base: C) {
@@ -35,7 +60,7 @@ export function fakeOf<C extends ProviderClass> (Base: C) {
     constructor (...args: any[]) {
       const options = (args[0] ?? {}) as ProviderOptions
       // The tests' APP_URL (testEnv()): the redirect URI the service under test sends.
-      super({ ...options, redirectUri: options.redirectUri ?? `https://app.example.test/api/auth/${Base.address.platform}/callback` })
+      super({ ...options, redirectUri: options.redirectUri ?? `https://app.example.test/api/auth/${Base.platform}/callback` })
     }
 
     /** Made on first use: the provider's route table is complete once its constructor has run. */

@@ -4,7 +4,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { loadConfig, type Config } from '../../src/config.js'
-import type { PlatformName } from '../../src/platforms/registry.js'
+import type { PlatformModule } from '../../src/platforms/platform.js'
 import { SandboxHub } from '../../src/sandbox/control.js'
 import { sandboxEnv } from '../../src/sandbox/sandbox-env.js'
 import { createCipher } from '../../src/store/crypto.js'
@@ -29,17 +29,19 @@ export interface SandboxedService {
 }
 
 /** The app on a free port with every platform sandboxed (unless `env` gives one credentials). */
-export async function startSandboxedService (t: Test, options: { env?: Env, logs?: LogCapture } = {}): Promise<SandboxedService> {
+export async function startSandboxedService (t: Test, options: { env?: Env, logs?: LogCapture, platformModules?: readonly PlatformModule[] } = {}): Promise<SandboxedService> {
+  const modules = options.platformModules
+  const specs = modules?.map((m) => m.spec)
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   const table = await createTestTable(t, 'sandbox')
   const issuer = await startJwksIssuer()
   t.teardown(() => issuer.close())
   const clock = manualClock()
-  const { env, sandboxed } = sandboxEnv(testEnv({ TOKENS_TABLE: table.name, APP_URL, SANDBOX_BASE_URL: baseUrl, PROVIDER_TIMEOUT_MS: '300', ...issuer.env, ...options.env }))
-  const config = loadConfig(env, { sandboxed })
-  const hub = SandboxHub.fromConfig(config)
-  const app = await buildApp(t, { config, dynamo: table.dynamo, clock: clock.now, sandbox: hub, ...(options.logs === undefined ? {} : { logs: options.logs }) })
+  const { env, sandboxed } = sandboxEnv(testEnv({ TOKENS_TABLE: table.name, APP_URL, SANDBOX_BASE_URL: baseUrl, PROVIDER_TIMEOUT_MS: '300', ...issuer.env, ...options.env }), { specs })
+  const config = loadConfig(env, { sandboxed, platforms: specs })
+  const hub = SandboxHub.fromConfig(config, modules)
+  const app = await buildApp(t, { config, dynamo: table.dynamo, clock: clock.now, sandbox: hub, platformModules: modules, ...(options.logs === undefined ? {} : { logs: options.logs }) })
   await app.listen({ port, host: '127.0.0.1' })
   const store = createTokenStore({ doc: table.dynamo.doc, table: table.name, cipher: createCipher(config.encryptionKeys), now: clock.now })
   return { app, config, baseUrl, hub, store, clock, issuer }
@@ -72,7 +74,7 @@ export interface ConsentWalk {
 }
 
 /** start → GET the consent page → POST the decision (same-origin, as the page's form does) → callback. */
-export async function walkConsent (service: SandboxedService, browser: Browser, platform: PlatformName, decision: 'allow' | 'deny'): Promise<ConsentWalk> {
+export async function walkConsent (service: SandboxedService, browser: Browser, platform: string, decision: 'allow' | 'deny'): Promise<ConsentWalk> {
   const { authorizeUrl } = await startFlow(service.app, browser, platform)
   const page = await fetch(authorizeUrl)
   const html = await page.text()

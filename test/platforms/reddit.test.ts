@@ -4,10 +4,10 @@ import { Buffer } from 'node:buffer'
 import t, { type Test } from 'tap'
 import { ClientSecretBasic } from 'openid-client'
 import { loadConfig } from '../../src/config.js'
-import { tokenGrant } from '../../src/platforms/oauth-client.js'
+import { tokenGrant, wireClientAuth } from '../../src/platforms/oauth-client.js'
 import { ProviderError } from '../../src/platforms/oauth-errors.js'
 import { createProviderHttp, DEFAULT_USER_AGENT } from '../../src/platforms/provider-http.js'
-import { rawBasicAuth } from '../../src/platforms/reddit.js'
+import { REDDIT_WIRE } from '../../src/platforms/reddit.js'
 import { testEnv } from '../helper.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { FIXED_NOW_MS, leakText, platformUnderTest } from '../fakes/platform-under-test.js'
@@ -217,6 +217,6 @@ t.test('regression: openid-client\'s stock ClientSecretBasic form-encodes `-`/`_
   t.same(stock, { kind: 'transient', code: 'http_4xx' }, 'the encoded header is a 401 (and never a needs_reauth)')
   t.match(fake.requestsTo('refresh')[0]?.headers.authorization, /^Basic /)
   t.not(fake.requestsTo('refresh')[0]?.headers.authorization, fake.expectedBasic())
-  const raw = await tokenGrant({ config, http, clientAuth: rawBasicAuth(config.clientId, config.clientSecret) }, config.urls.refresh, 'refresh_token', { refresh_token: seeded.refreshToken ?? '' })
+  const raw = await tokenGrant({ config, http, clientAuth: wireClientAuth(REDDIT_WIRE, config.clientId, config.clientSecret) }, config.urls.refresh, 'refresh_token', { refresh_token: seeded.refreshToken ?? '' })
   t.equal(raw.kind, 'refreshed')
 })

@@ -41,7 +41,7 @@ t.test('code exchange with the PKCE verifier, then user info', async (t) => {
   const grant = await tiktok.exchangeCode({ code, codeVerifier })
   t.same(grant.account, { id: fake.user.id, username: fake.user.username })
   t.equal(grant.expiresAtMs, FIXED_NOW_MS + 7_200_000)
-  t.equal(grant.refreshExpiresAtMs, FIXED_NOW_MS + fake.refreshExpiresInSec * 1000)
+  t.equal(grant.refreshExpiresAtMs, FIXED_NOW_MS + (fake.refreshExpiresInSec ?? 0) * 1000)
   t.same(grant.scopes, ['user.info.basic', 'video.list'])
   t.ok(grant.refreshToken !== undefined && fake.isValid(grant.refreshToken))
   const [exchange] = fake.requestsTo('code')
@@ -84,7 +84,7 @@ t.test('refresh rotates: the new refresh token is returned, the old one is dead'
   const { fake, tiktok } = await setup(t)
   const seeded = fake.seedGrant()
   const outcome = await tiktok.refresh({ accessToken: seeded.accessToken, refreshToken: seeded.refreshToken })
-  t.match(outcome, { kind: 'refreshed', grant: { expiresAtMs: FIXED_NOW_MS + 7_200_000, refreshExpiresAtMs: FIXED_NOW_MS + fake.refreshExpiresInSec * 1000 } })
+  t.match(outcome, { kind: 'refreshed', grant: { expiresAtMs: FIXED_NOW_MS + 7_200_000, refreshExpiresAtMs: FIXED_NOW_MS + (fake.refreshExpiresInSec ?? 0) * 1000 } })
   if (outcome.kind !== 'refreshed') return
   t.ok(outcome.grant.refreshToken !== undefined && outcome.grant.refreshToken !== seeded.refreshToken)
   t.notOk(fake.isValid(seeded.refreshToken ?? ''))

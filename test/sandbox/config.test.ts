@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { prepareDevEnvironment } from '../../src/dev-environment.js'
+import { redditSpec } from '../../src/platforms/reddit.js'
 import { sandboxEnv, sandboxPlatformEnv } from '../../src/sandbox/sandbox-env.js'
 import { buildApp, testEnv, type Env } from '../helper.js'
 
@@ -66,10 +67,10 @@ t.test('SANDBOX=off, or production: sandboxEnv fills nothing and the sandbox is 
     t.same(out.filled, [])
     t.same(out.env, env)
   }
-  const config = loadConfig(testEnv({ SANDBOX: 'off', ...sandboxPlatformEnv('reddit', BASE) }), { sandboxed: ['reddit'] })
+  const config = loadConfig(testEnv({ SANDBOX: 'off', ...sandboxPlatformEnv(redditSpec, BASE) }), { sandboxed: ['reddit'] })
   t.same(config.sandbox, { enabled: false, platforms: [], tokenLifetimeSec: 600 }, 'URLs pointed at the sandbox by hand, but SANDBOX=off')
   t.equal(loadConfig(testEnv()).sandbox.enabled, false, 'nothing sandboxed: the sandbox is off')
-  t.equal(loadConfig(testEnv({ SANDBOX_TOKEN_LIFETIME_SEC: '30', ...sandboxPlatformEnv('reddit', BASE) })).sandbox.tokenLifetimeSec, 30)
+  t.equal(loadConfig(testEnv({ SANDBOX_TOKEN_LIFETIME_SEC: '30', ...sandboxPlatformEnv(redditSpec, BASE) })).sandbox.tokenLifetimeSec, 30)
 })
 
 t.test('production: SANDBOX other than off is a ConfigError naming it', async (t) => {
@@ -88,7 +89,7 @@ t.test('production: SANDBOX_TOKEN_LIFETIME_SEC or SANDBOX_BASE_URL is a ConfigEr
 })
 
 t.test('production app: no sandbox, /sandbox/* is 404 even with URLs pointed at it', async (t) => {
-  const config = loadConfig(testEnv({ ...PRODUCTION, ...sandboxPlatformEnv('reddit', 'http://127.0.0.1:3000') }), { sandboxed: ['reddit'] })
+  const config = loadConfig(testEnv({ ...PRODUCTION, ...sandboxPlatformEnv(redditSpec, 'http://127.0.0.1:3000') }), { sandboxed: ['reddit'] })
   t.equal(config.platforms.reddit.configured, true)
   t.same(config.sandbox, { enabled: false, platforms: [], tokenLifetimeSec: 600 })
   const app = await buildApp(t, { config })

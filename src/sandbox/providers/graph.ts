@@ -1,10 +1,13 @@
-// What Meta's two providers share (Instagram, Threads): the Graph wire. A code exchange answering a
-// short-lived token, the long-lived exchange (`<x>_exchange_token`), refresh with the access token
-// itself (`<x>_refresh_token`), Graph error objects, /me. No revocation endpoint, like the real ones.
+// Meta's Graph wire (Instagram, Threads), played from a Graph platform's module: a code exchange
+// answering a short-lived token (flat, or Instagram's `{data: […]}` when codeShape says so), the
+// long-lived exchange (`<x>_exchange_token`), refresh with the access token itself
+// (`<x>_refresh_token`), Graph error objects, /me. No revocation endpoint, like the real ones.
 // @see https://developers.facebook.com/docs/graph-api/guides/error-handling
 import { randomBytes } from 'node:crypto'
-import { OAuthProvider, type ProviderAddress, type ProviderOptions } from './oauth-provider.js'
-import type { FakeUser, TokenRecord } from './token-ledger.js'
+import type { PlatformSpec } from '../../platforms/platform.js'
+import type { GraphSimulation } from '../../platforms/simulation.js'
+import { apiPath, OAuthProvider, type ProviderOptions } from './oauth-provider.js'
+import type { TokenRecord } from './token-ledger.js'
 import { routeTable, withExpiresInFault, type Fault, type Reply, type Route, type RouteContext, type WireRequest } from './wire.js'
 
 const GRAPH_MESSAGES: Readonly<Record<number, string>> = {
@@ -21,42 +24,41 @@ export function graphError (code: number, status = 400): Reply {
   return { status, json: { error } }
 }
 
-/** One Graph platform's wire. */
-export interface GraphWire extends ProviderAddress {
-  readonly prefix: string
-  /** API is the Graph API's base: its account endpoint is USERINFO (/me), its write is `publishPath`. */
-  readonly paths: Readonly<{ AUTHORIZE: string, TOKEN: string, EXCHANGE: string, REFRESH: string, USERINFO: string, API: string }>
-  /** The API's write: a new media container (Instagram) or post (Threads), answered `{id}`. */
-  readonly publishPath: string
-  readonly exchangeGrantType: string
-  readonly refreshGrantType: string
-  readonly user: FakeUser
-  /** Every field /me can answer for this user (the `fields` asked for pick among them; `id` always). */
-  readonly meFields: (user: FakeUser) => Readonly<Record<string, string>>
-}
-
-export abstract class GraphProvider extends OAuthProvider {
+export class GraphProvider extends OAuthProvider {
   /** Lifetime of a long-lived token (about 60 days). */
   longLivedExpiresInSec = 5_183_944
+  /** Which of the two documented code-exchange answers to give (Instagram documents both). */
+  codeShape: 'flat' | 'data' = 'flat'
   readonly routes: readonly Route[]
+  readonly #simulation: GraphSimulation
 
-  constructor (readonly wire: GraphWire, options: ProviderOptions) {
-    super(wire, wire.prefix, options, { rotate: false, expiresInSec: 3_600, user: wire.user })
+  constructor (spec: PlatformSpec, simulation: GraphSimulation, options: ProviderOptions = {}) {
+    super(spec, simulation, options, false)
+    this.#simulation = simulation
+    const path = (key: 'authorize' | 'token' | 'exchange' | 'refresh' | 'userinfo'): string => {
+      const found = this.address.paths[key]
+      if (found === undefined) throw new Error(`${spec.name}: a Graph platform needs a default ${key} URL`)
+      return found
+    }
     this.routes = routeTable({
-      authorize: { method: 'GET', path: wire.paths.AUTHORIZE, handle: ({ request }) => this.authorizeReply(request) },
-      code: { method: 'POST', path: wire.paths.TOKEN, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
-      exchange: { method: 'GET', path: wire.paths.EXCHANGE, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
-      refresh: { method: 'GET', path: wire.paths.REFRESH, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
-      userinfo: { method: 'GET', path: wire.paths.USERINFO, handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) },
-      publish: { method: 'POST', path: wire.publishPath, handle: ({ request }) => this.#publish(request) }
+      authorize: { method: 'GET', path: path('authorize'), handle: ({ request }) => this.authorizeReply(request) },
+      code: { method: 'POST', path: path('token'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
+      exchange: { method: 'GET', path: path('exchange'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
+      refresh: { method: 'GET', path: path('refresh'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
+      userinfo: { method: 'GET', path: path('userinfo'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) },
+      ...(simulation.publish === undefined ? {} : { publish: { method: 'POST', path: apiPath(this.address, simulation.publish.path), handle: ({ request }) => this.#publish(request) } })
     })
   }
 
   /** Graph refreshes with the long-lived access token itself. */
   presentedCredential (request: WireRequest): string | undefined { return request.query.access_token }
 
-  /** The code answer's body (Instagram has two documented shapes). */
-  protected codeAnswer (entry: Record<string, unknown>): unknown { return entry }
+  /** The code answer's body: flat or `{data: [entry]}`, with `permissions` where the platform lists them. */
+  #codeAnswer (entry: Record<string, unknown>): unknown {
+    const { permissions, ...flat } = entry
+    const body = this.#simulation.codeAnswerListsPermissions ? { ...flat, permissions } : flat
+    return this.codeShape === 'flat' ? body : { data: [body] }
+  }
 
   /** A long-lived token as if the user had connected (Graph has no refresh token). */
   override seedGrant (user = this.user, scopes: readonly string[] = []): { accessToken: string, refreshToken?: undefined, user: typeof user } {
@@ -83,7 +85,7 @@ export abstract class GraphProvider extends OAuthProvider {
       return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid authorization code' } }
     }
     const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived', expiresInSec: this.expiresInSec })
-    return { status: 200, json: this.codeAnswer({ access_token: accessToken, user_id: code.user.id, permissions: code.scopes.join(',') }) }
+    return { status: 200, json: this.#codeAnswer({ access_token: accessToken, user_id: code.user.id, permissions: code.scopes.join(',') }) }
   }
 
   #longLived (record: TokenRecord, fault: Fault | undefined): Reply {
@@ -92,13 +94,13 @@ export abstract class GraphProvider extends OAuthProvider {
   }
 
   #exchange ({ request: { query }, fault }: RouteContext): Reply {
-    if (query.grant_type !== this.wire.exchangeGrantType || query.client_secret !== this.clientSecret) return graphError(100)
+    if (query.grant_type !== this.#simulation.wire.exchangeGrantType || query.client_secret !== this.clientSecret) return graphError(100)
     const record = this.ledger.find(query.access_token, ['short_lived'])
     return record === undefined ? graphError(190) : this.#longLived(record, fault)
   }
 
   #refresh ({ request: { query }, fault }: RouteContext): Reply {
-    if (query.grant_type !== this.wire.refreshGrantType) return graphError(100)
+    if (query.grant_type !== this.#simulation.wire.refreshGrantType) return graphError(100)
     // Only an unexpired long-lived token can be refreshed (a short-lived one cannot).
     const record = this.ledger.find(query.access_token, ['access'])
     return record === undefined ? graphError(190) : this.#longLived(record, fault)
@@ -109,16 +111,17 @@ export abstract class GraphProvider extends OAuthProvider {
     return super.bearerOf(request) ?? request.query.access_token
   }
 
+  /** The API's write (a media container, a post): `{id}`, or code 190 for a dead or expired token. */
   #publish (request: WireRequest): Reply {
     const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
     if (record === undefined) return graphError(190)
-    return { status: 200, json: { id: this.publish(record.user.id, request) } }
+    return { status: 200, json: this.#simulation.publish?.answer(this.publish(record.user.id, request), request.form) }
   }
 
   #me (request: WireRequest): Reply {
     const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
     if (record === undefined) return graphError(190)
     const fields = (request.query.fields ?? 'id').split(',')
-    return { status: 200, json: Object.fromEntries(Object.entries(this.wire.meFields(record.user)).filter(([k]) => fields.includes(k) || k === 'id')) }
+    return { status: 200, json: Object.fromEntries(Object.entries(this.#simulation.meFields(record.user)).filter(([k]) => fields.includes(k) || k === 'id')) }
   }
 }

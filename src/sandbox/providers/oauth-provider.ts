@@ -1,14 +1,17 @@
 // What every simulated provider shares: its registered client (id, secret, redirect URI), the token
 // ledger, the user the next authorization signs in as, the authorize step split in two (the check,
 // then the user's decision: the sandbox shows a consent page in between, the fakes decide at once),
-// and the route table the servers carry.
+// and the route table the servers carry. Everything about the platform comes from its module: where
+// its endpoints live (the paths of its spec's URLs), its variables, its wire (client id parameter,
+// PKCE, authorize parameters) and its simulation data.
 import { randomBytes } from 'node:crypto'
-import { platformVar, type URL_SETTINGS } from '../../platforms/env-names.js'
+import { platformVar, URL_KEYS, urlVar, type UrlKey } from '../../platforms/env-names.js'
+import type { PlatformSpec } from '../../platforms/platform.js'
+import type { Simulation } from '../../platforms/simulation.js'
 import { redirect, type Reply, type Route, type WireRequest } from './wire.js'
-import { TokenLedger, type CodeRecord, type FakeUser, type IssuedTokens } from './token-ledger.js'
+import { s256, TokenLedger, type CodeRecord, type FakeUser, type IssuedTokens } from './token-ledger.js'
 
 export type Env = Record<string, string | undefined>
-type UrlName = typeof URL_SETTINGS[keyof typeof URL_SETTINGS]
 
 export interface ProviderOptions {
   readonly clientId?: string | undefined
@@ -25,13 +28,31 @@ export type CodeExtras = Pick<CodeRecord, 'codeChallenge' | 'codeChallengeMethod
 
 export type AuthorizeDecision = 'allow' | 'deny'
 
-/** Where a provider's endpoints live, by `<P>_<NAME>_URL` name, and its service variables. */
+/** Where a provider's endpoints live (by URL key), and the platform's variables. */
 export interface ProviderAddress {
   readonly platform: string
   /** The env prefix of the platform's variables (`REDDIT`). */
   readonly envPrefix: string
   readonly clientIdVar: string
-  readonly paths: Readonly<Record<string, string>>
+  readonly paths: Readonly<Partial<Record<UrlKey, string>>>
+}
+
+/** The provider's endpoints at the paths of the real ones (the spec's default URLs). */
+export function providerAddress (spec: PlatformSpec): ProviderAddress {
+  const paths: Partial<Record<UrlKey, string>> = {}
+  for (const key of URL_KEYS) {
+    const url = spec.defaultUrls[key]
+    if (url !== undefined) paths[key] = new URL(url).pathname
+  }
+  return { platform: spec.name, envPrefix: spec.envPrefix, clientIdVar: spec.clientIdVar, paths }
+}
+
+/**
+ * A path of the provider's API (`path` under `<P>_API_URL`) as a route of the provider, which serves
+ * every endpoint under one base: the API base's own path, then `path`.
+ */
+export function apiPath (address: ProviderAddress, path: string): string {
+  return `${(address.paths.api ?? '/').replace(/\/+$/, '')}${path}`
 }
 
 export abstract class OAuthProvider {
@@ -51,27 +72,50 @@ export abstract class OAuthProvider {
   /** What its API's write endpoint published, oldest first (the proxy's tests and the console read it). */
   readonly published: Array<{ readonly userId: string, readonly id: string, readonly body: string }> = []
 
-  constructor (readonly address: ProviderAddress, prefix: string, options: ProviderOptions, defaults: { rotate: boolean, expiresInSec: number, user: FakeUser }) {
+  readonly address: ProviderAddress
+  readonly #simulation: Simulation
+
+  constructor (spec: PlatformSpec, simulation: Simulation, options: ProviderOptions, rotate: boolean) {
+    const address = providerAddress(spec)
+    const prefix = simulation.tokenPrefix
+    this.address = address
+    this.#simulation = simulation
     this.ledger = new TokenLedger(prefix)
     // `-` and `_` on purpose: a form-encoded Basic header would turn them into %2D / %5F.
     this.clientId = options.clientId ?? `${prefix}-client_id-${randomBytes(3).toString('hex')}`
     this.clientSecret = options.clientSecret ?? `${prefix}-secret-CANARY-${randomBytes(9).toString('hex')}`
     this.redirectUri = options.redirectUri ?? `http://localhost/api/auth/${address.platform}/callback`
-    this.user = options.user ?? defaults.user
-    this.rotate = options.rotate ?? defaults.rotate
-    this.expiresInSec = options.expiresInSec ?? defaults.expiresInSec
+    this.user = options.user ?? simulation.user()
+    this.rotate = options.rotate ?? rotate
+    this.expiresInSec = options.expiresInSec ?? simulation.expiresInSec
   }
 
   get platform (): string { return this.address.platform }
 
   /** The authorize request's name for the client id (TikTok: `client_key`). */
-  protected get clientIdParam (): string { return 'client_id' }
+  protected get clientIdParam (): string { return this.#simulation.wire.clientIdParam }
 
   /** The credential a refresh request presents (refresh token, or Graph's access token). */
   abstract presentedCredential (request: WireRequest): string | undefined
 
-  /** The provider's own checks of an authorize request and what its code carries, or its refusal. */
-  protected authorizeExtras (_query: Readonly<Record<string, string>>): CodeExtras | Reply { return {} }
+  /**
+   * What the code carries from the authorize request, or its refusal: the PKCE challenge where the
+   * wire takes PKCE (S256 only), and no refresh token when the wire's own authorize parameters are
+   * missing (Reddit without duration=permanent issues none).
+   */
+  protected authorizeExtras (query: Readonly<Record<string, string>>): CodeExtras | Reply {
+    const { wire } = this.#simulation
+    const noRefreshToken = Object.entries(wire.authorizeParams ?? {}).some(([name, value]) => query[name] !== value)
+    if (!wire.pkce) return { noRefreshToken }
+    const { code_challenge: codeChallenge, code_challenge_method: method } = query
+    if (codeChallenge !== undefined && method !== 'S256') return { status: 400, text: 'unsupported code_challenge_method' }
+    return { codeChallenge, codeChallengeMethod: method, noRefreshToken }
+  }
+
+  /** RFC 7636 §4.6: the verifier must hash to the challenge the authorize step saw (none asked: none checked). */
+  protected verifierMatches (code: CodeRecord, verifier: string | undefined): boolean {
+    return code.codeChallenge === undefined || s256(verifier ?? '') === code.codeChallenge
+  }
 
   /** Counts a refresh presentation as soon as the request arrives, whatever the answer turns out to be. */
   notePresentation (endpoint: string, request: WireRequest): void {
@@ -153,9 +197,9 @@ export abstract class OAuthProvider {
   }
 }
 
-/** `<P>_CLIENT_ID`, `_SECRET`, `_REDIRECT_URI` and every `<P>_<NAME>_URL` of a provider served at `baseUrl`. */
+/** The client id, secret and redirect URI variables and every URL variable of a provider served at `baseUrl`. */
 export function providerEnv (address: ProviderAddress, baseUrl: string, client: { clientId: string, clientSecret: string, redirectUri: string }): Env {
   const env: Env = { [platformVar(address, 'CLIENT_ID')]: client.clientId, [platformVar(address, 'CLIENT_SECRET')]: client.clientSecret, [platformVar(address, 'REDIRECT_URI')]: client.redirectUri }
-  for (const [name, path] of Object.entries(address.paths)) env[platformVar(address, `${name as UrlName}_URL`)] = `${baseUrl}${path}`
+  for (const [key, path] of Object.entries(address.paths)) env[urlVar(address, key as UrlKey)] = `${baseUrl}${path}`
   return env
 }

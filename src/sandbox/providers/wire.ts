@@ -88,7 +88,7 @@ export function withExpiresInFault (reply: Reply, fault: Fault | undefined): Rep
 
 const GENERIC_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'rate_limited', 'html', 'broken_json', 'hang'])
 
-export function isGenericFault (fault: Fault | undefined): boolean {
+function isGenericFault (fault: Fault | undefined): boolean {
   return fault !== undefined && GENERIC_FAULTS.has(fault.kind)
 }
 
@@ -96,7 +96,7 @@ export function isGenericFault (fault: Fault | undefined): boolean {
 export const HANG = Symbol('hang')
 
 /** The answer to a generic fault, the same for every provider (a hang is the server's to hold). */
-export function genericFaultReply (fault: Fault): Reply | typeof HANG {
+function genericFaultReply (fault: Fault): Reply | typeof HANG {
   switch (fault.kind) {
     case 'status': return { status: fault.status, text: 'Internal Server Error' }
     case 'rate_limited': return { status: 429, headers: fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }, text: 'Too Many Requests' }
