@@ -1,8 +1,9 @@
 // `npm run bench`: the cron refresh against DynamoDB Local and a fake provider in another process.
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
-// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, and rss_growth_mb_100k
-// (a pass over 100,000).
+// internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, the provider API proxy's
+// (proxy_vs_direct_ratio, proxy_p99_ms, proxy_rss_growth_mb) and rss_growth_mb_100k (a pass over
+// 100,000). BENCH_ONLY=proxy runs the proxy's figures alone.
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -23,6 +24,7 @@ import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
+import { proxyFigures } from './proxy.js'
 import { seedDue, type SeedGrant } from './seed.js'
 import { webhookDrain } from './webhook-drain.js'
 
@@ -164,7 +166,8 @@ const encryptionKey = generateEncryptionKey('bench')
 const cipher = createCipher(loadConfig({ COOKIE_SECRET: 'x'.repeat(32), TOKEN_ENCRYPTION_KEY: encryptionKey, APP_URL: 'https://bench.invalid' }).encryptionKeys)
 const tables: string[] = []
 const admin = createDynamoClients({ region: 'us-east-1', endpoint })
-const provider = await startProvider(WARMUP + SMALL + LARGE, LATENCY_MS)
+// BENCH_ONLY=proxy: no grants to seed (the proxy's figures start a fake of their own).
+const provider = await startProvider(process.env.BENCH_ONLY === 'proxy' ? 0 : WARMUP + SMALL + LARGE, LATENCY_MS)
 /** A name for a table of its own, deleted at the end of the run. */
 function newTable (): string {
   const table = `bench-${randomUUID().slice(0, 8)}`
@@ -185,7 +188,22 @@ async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
   log(`seeded ${grants.length} due + ${idle} not due tokens in ${Math.round(performance.now() - t0)} ms`)
   return table
 }
+/** The provider API proxy's three figures (bench/proxy.ts). */
+async function proxySection (): Promise<void> {
+  log(`load before the proxy figures: ${loadAverage()}`)
+  const figures = await proxyFigures({ endpoint, table: newTable(), cipher, encryptionKey, gc })
+  log(`proxy: ${JSON.stringify(figures.proxy)}; direct: ${JSON.stringify(figures.direct)}; ${figures.users} users cycled, fake API latency ${figures.latencyMs} ms`)
+  log(`proxy uploads: 2 × 50 concurrent × 1 MiB, statuses ${JSON.stringify(figures.uploadStatuses)}; rss ${figures.rssBeforeMb.toFixed(1)} MB before, peak ${figures.rssPeakMb.toFixed(1)} MB`)
+  process.stdout.write(`proxy_vs_direct_ratio: ${(figures.proxy.reqPerSec / figures.direct.reqPerSec).toFixed(3)}\n`)
+  process.stdout.write(`proxy_p99_ms: ${figures.proxy.p99Ms}\n`)
+  process.stdout.write(`proxy_rss_growth_mb: ${(figures.rssPeakMb - figures.rssBeforeMb).toFixed(1)}\n`)
+}
+
 try {
+  if (process.env.BENCH_ONLY === 'proxy') {
+    await proxySection()
+    throw new Skip()
+  }
   // 0. Warm-up, not measured.
   if (WARMUP > 0) {
     const warm = await seededTable(provider.grants.splice(0, WARMUP))
@@ -240,6 +258,9 @@ try {
   const drain = await webhookDrain({ endpoint, table: newTable(), cipher, encryptionKey })
   log(`webhook drain: ${drain.events} events written in ${Math.round(drain.writeMs)} ms, drained in ${Math.round(drain.drainMs)} ms; ${drain.deliveries} deliveries of ${drain.uniqueIds} webhook-ids`)
   process.stdout.write(`webhook_drain_per_s: ${(drain.events / (drain.drainMs / 1000)).toFixed(1)}\n`)
+
+  // 1e. The provider API proxy: proxied ÷ direct calls, its p99, RSS under 50 concurrent 1 MiB uploads.
+  await proxySection()
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()

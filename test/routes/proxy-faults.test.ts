@@ -77,7 +77,7 @@ t.test('a 2 MiB body: 413 before any upstream call when declared, and 413 when i
   // Exactly at the cap passes (1 MiB, declared).
   const atCap = await app.inject({ method: 'POST', url: url(token.userId, '/api/submit?sr=x&title=y'), headers: { ...auth(), 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(MiB, 'a') })
   t.equal(atCap.statusCode, 200)
-  t.equal(reddit.requestsTo('submit').at(-1)?.body.length, MiB, 'the whole megabyte arrived')
+  t.equal(reddit.requestsTo('publish').at(-1)?.body.length, MiB, 'the whole megabyte arrived')
 })
 
 t.test('a 6 MiB answer: 502 upstream_too_large when its length is declared; cut short when it streams', async (t) => {

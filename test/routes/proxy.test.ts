@@ -95,7 +95,7 @@ t.test('a write: the body and its content-type go upstream; the provider\'s answ
   t.equal(reddit.published.length, 1)
   t.equal(reddit.published[0]!.body, form, 'the body went through unchanged')
   t.equal(reddit.published[0]!.userId, 'acct-0', 'as the user')
-  t.equal(reddit.requestsTo('submit')[0]!.headers['content-type'], 'application/x-www-form-urlencoded')
+  t.equal(reddit.requestsTo('publish')[0]!.headers['content-type'], 'application/x-www-form-urlencoded')
   t.notOk(logs.text.includes('body-CANARY'), 'no body in any log line')
   t.match(auditLines(logs)[0], { proxy: { method: 'POST', path: '/api/submit', upstreamStatus: 200 } })
 })
