@@ -2,7 +2,7 @@
 // to show. The one error handler in app.ts turns these into the contract's JSON error shape.
 import { Type } from '@sinclair/typebox'
 import { HANDOUT_OUTCOMES } from './internal/token-handout.js'
-import { PROXY_REFUSALS } from './proxy/api-proxy.js'
+import { PROXY_REFUSALS } from './proxy/proxy-outcome.js'
 import { NOT_STARTED } from './refresh/refresh-runner.js'
 import { STORE_ERRORS } from './store/errors.js'
 

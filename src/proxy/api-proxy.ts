@@ -1,9 +1,9 @@
 // The provider API proxy's steps, framework-free: check the path → read (or start streaming) the body →
 // a usable token from the handout (refreshed first near expiry, single-flight, claims) → a slot in the
 // provider budget → the upstream call → on a refused token (401, Graph 190) one refresh through the
-// handout's forced path and one retry. One audit line per call. routes/proxy.ts maps the outcomes to HTTP.
+// handout's forced path and one retry. One audit line per call (proxy-audit.ts). routes/proxy.ts maps
+// the outcomes (proxy-outcome.ts) to HTTP.
 import type { IncomingHttpHeaders } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProviderBudget } from '../budget/provider-budget.js'
@@ -11,43 +11,14 @@ import { HANDOUT_OUTCOMES, HANDOUT_REASONS, type HandoutResult, type TokenHandou
 import type { Platform } from '../platforms/platform.js'
 import type { ProviderHttp } from '../platforms/provider-http.js'
 import type { TokenKey } from '../store/token-item.js'
+import { AUDIT_OUTCOMES, startAudit, type AuditFields } from './proxy-audit.js'
 import { answerHeaders, asFetchHeaders, upstreamRequestHeaders } from './proxy-headers.js'
+import { PROXY_REFUSALS, refused, type ProxyLogger, type ProxyOutcome } from './proxy-outcome.js'
 import { BodyTooLargeError, readRequestBody, type RequestBody } from './request-body.js'
-import { callUpstream, readHead, UPSTREAM_FAILURES, type UpstreamAnswer, type UpstreamFailure } from './upstream-call.js'
+import { callUpstream, readHead, type UpstreamAnswer, type UpstreamFailure } from './upstream-call.js'
 import { upstreamUrl } from './upstream-url.js'
 
-/** Why a call got no provider answer; the route gives each its status. */
-export const PROXY_REFUSALS = {
-  invalidPath: 'invalid_path',
-  unknownPlatform: 'unknown_platform',
-  notConnected: 'not_connected',
-  needsReauth: 'needs_reauth',
-  providerUnavailable: 'provider_unavailable',
-  rateLimited: 'rate_limited',
-  bodyTooLarge: UPSTREAM_FAILURES.bodyTooLarge,
-  upstreamTooLarge: UPSTREAM_FAILURES.tooLarge,
-  upstreamTimeout: UPSTREAM_FAILURES.timeout,
-  upstreamUnavailable: UPSTREAM_FAILURES.unavailable
-} as const
-export type ProxyRefusal = typeof PROXY_REFUSALS[keyof typeof PROXY_REFUSALS]
-
-export type ProxyOutcome =
-  | {
-    readonly kind: 'answer'
-    readonly status: number
-    /** Only the headers proxy-headers.ts lets through. */
-    readonly headers: Readonly<Record<string, string>>
-    readonly body: Buffer | Readable
-    /** The body's length when known up front (a Buffer's, or the provider's Content-Length). */
-    readonly length: number | undefined
-  }
-  | { readonly kind: 'refused', readonly code: ProxyRefusal, readonly retryAfterMs?: number | undefined }
-
-/** The slice of a pino logger the audit line needs. */
-export interface ProxyLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
+export { PROXY_REFUSALS, type ProxyOutcome, type ProxyRefusal } from './proxy-outcome.js'
 
 export interface ProxyCall {
   readonly key: TokenKey
@@ -90,24 +61,12 @@ const sameToken = (result: HandoutResult, token: string): boolean => result.kind
 /** Answers that may refuse the token are read this far to decide (error objects are small). */
 const REFUSAL_BODY_BYTES = 64 * 1024
 
-const refused = (code: ProxyRefusal, retryAfterMs?: number): ProxyOutcome =>
-  retryAfterMs === undefined ? { kind: 'refused', code } : { kind: 'refused', code, retryAfterMs }
-
 function parseJson (bytes: Buffer): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'))
   } catch {
     return undefined
   }
-}
-
-/** What the audit line says about one call; never a token, a query string or a body. */
-interface AuditFields {
-  upstreamStatus?: number | undefined
-  outcome: string
-  refreshed: boolean
-  retried: boolean
-  pathRefusal?: string | undefined
 }
 
 export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
@@ -218,50 +177,15 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
 
   return {
     async call (input) {
-      const startedAt = performance.now()
-      const audit: AuditFields = { outcome: 'answered', refreshed: false, retried: false }
-      let logged = false
-      const log = (outcome: string): void => {
-        if (logged) return
-        logged = true
-        input.log.info({
-          proxy: {
-            userId: input.key.userId,
-            platform: input.key.platform,
-            method: input.method,
-            // The path only: a query string may carry anything, a body even more.
-            path: input.rawPath,
-            upstreamStatus: audit.upstreamStatus,
-            outcome,
-            durationMs: Math.round(performance.now() - startedAt),
-            keyIndex: input.keyIndex,
-            refreshed: audit.refreshed,
-            retried: audit.retried,
-            ...(audit.pathRefusal === undefined ? {} : { pathRefusal: audit.pathRefusal })
-          }
-        }, 'proxied call')
-      }
+      const audit = startAudit(input)
       let outcome: ProxyOutcome
       try {
-        outcome = await run(input, audit)
+        outcome = await run(input, audit.fields)
       } catch (err) {
-        log('error')
+        audit.finish(AUDIT_OUTCOMES.error)
         throw err
       }
-      if (outcome.kind === 'refused') {
-        log(outcome.code)
-        return outcome
-      }
-      if (Buffer.isBuffer(outcome.body)) {
-        log('answered')
-        return outcome
-      }
-      // Streamed: the line is written when the body has gone through (or was cut).
-      const stream = outcome.body
-      let failure: string | undefined
-      stream.once('error', (err) => { failure = err.name === 'UpstreamTooLargeError' ? PROXY_REFUSALS.upstreamTooLarge : 'answer_cut' })
-      stream.once('close', () => { log(failure ?? (stream.readableEnded ? 'answered' : 'caller_left')) })
-      return outcome
+      return audit.follow(outcome)
     }
   }
 }
