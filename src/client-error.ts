@@ -11,7 +11,7 @@ import { ERROR_CODES, type ErrorCode } from './errors.js'
 interface ClientErrorAnswer { readonly status: number, readonly code: ErrorCode }
 
 /** The status and contract code for a parser error code (`HPE_HEADER_OVERFLOW`, `ERR_HTTP_REQUEST_TIMEOUT`…). */
-export function clientErrorAnswer (errorCode: unknown): ClientErrorAnswer {
+function clientErrorAnswer (errorCode: unknown): ClientErrorAnswer {
   if (errorCode === 'HPE_HEADER_OVERFLOW') return { status: 431, code: ERROR_CODES.headerTooLarge }
   if (errorCode === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: ERROR_CODES.requestTimeout }
   return { status: 400, code: ERROR_CODES.badRequest }

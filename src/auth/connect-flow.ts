@@ -8,7 +8,7 @@ import { StoreUnavailableError } from '../store/errors.js'
 import type { ConsumeFailure, OAuthStateStore } from '../store/oauth-state.js'
 import type { TokenStore } from '../store/token-store.js'
 import { callbackErrorOf, CALLBACK_ERRORS, loggableCode, type CallbackError } from './callback-outcome.js'
-import { bindingHash, isRandomToken } from './pkce.js'
+import { bindingHash, isRandomToken } from './random-token.js'
 import { DEFAULT_RETURN_TO } from './return-to.js'
 
 export const CONNECTED = 'connected'

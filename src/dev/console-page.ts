@@ -2,12 +2,16 @@
 // own routes: no script, no front-end build, every value through the `html` tag (src/dev/html.ts).
 // It never holds a token, a secret or a code: the fingerprint is a hash prefix computed by the caller.
 import { createHash } from 'node:crypto'
+import { CONNECTION_STATUS, type ConnectionStatus } from '../routes/platforms.js'
 import { html, SafeHtml } from './html.js'
 import { SANDBOX_FAILURES, type SandboxFailure } from './sandbox-control.js'
 
+export const UNKNOWN_STATUS = 'unknown'
+
 export interface PlatformRow {
   readonly platform: string
-  readonly status: string
+  /** The status route's word for the connection; `unknown` when that route answered without this platform. */
+  readonly status: ConnectionStatus | typeof UNKNOWN_STATUS
   readonly account?: string | undefined
   readonly expiresAt?: string | undefined
   /** Seconds until the access token expires (negative: expired), server-side at render time. */
@@ -46,7 +50,7 @@ export interface ApiCallView {
   readonly body: string
 }
 
-export interface ConsoleView {
+interface ConsoleView {
   /** The signed-in test user (name and `sub`), or undefined. */
   readonly user?: { readonly name: string, readonly sub: string } | undefined
   /** Why sign-in is off (Cognito configured elsewhere), when it is. */
@@ -82,14 +86,14 @@ const button = (action: string, label: string, name: string, extra: SafeHtml | s
   html`<form method="post" action="${action}">${extra}<button type="submit" name="${name}">${label}</button></form>`
 
 function platformRow (row: PlatformRow, signedIn: boolean): SafeHtml {
-  const connectable = signedIn && row.status !== 'not_configured'
+  const connectable = signedIn && row.status !== CONNECTION_STATUS.notConfigured
   const actions: SafeHtml[] = []
-  if (connectable) actions.push(button(`/dev/connect/${row.platform}`, row.status === 'not_connected' ? 'Connect' : 'Reconnect', 'connect'))
-  if (signedIn && (row.status === 'connected' || row.status === 'needs_reauth')) {
+  if (connectable) actions.push(button(`/dev/connect/${row.platform}`, row.status === CONNECTION_STATUS.notConnected ? 'Connect' : 'Reconnect', 'connect'))
+  if (signedIn && (row.status === CONNECTION_STATUS.connected || row.status === CONNECTION_STATUS.needsReauth)) {
     actions.push(button(`/dev/call-api/${row.platform}`, 'Call the API as this user', 'call-api'))
     actions.push(button(`/dev/disconnect/${row.platform}`, 'Disconnect', 'disconnect'))
   }
-  if (signedIn && row.sandboxed && row.status === 'connected') actions.push(button(`/dev/revoke/${row.platform}`, 'Revoke in the sandbox', 'revoke'))
+  if (signedIn && row.sandboxed && row.status === CONNECTION_STATUS.connected) actions.push(button(`/dev/revoke/${row.platform}`, 'Revoke in the sandbox', 'revoke'))
   if (row.sandboxed) {
     const options = SANDBOX_FAILURES.map((kind) => html`<option value="${kind}">${kind}</option>`)
     actions.push(button(`/dev/fail-next/${row.platform}`, 'Make next refresh fail', 'fail-next', html`<select name="kind">${options}</select>`))

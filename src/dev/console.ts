@@ -8,15 +8,16 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, LightMyRequestRe
 import { allowedCrossSite } from '../auth/cross-site.js'
 import { ERROR_CODES, HttpError } from '../errors.js'
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
+import { CONNECTION_STATUS, type ConnectionStatus } from '../routes/platforms.js'
 import { accountPath, API_CALL_BODY_CHARS } from './api-call.js'
-import { renderConsole, consoleCsp, type ApiCallView, type LastRunView, type PlatformRow } from './console-page.js'
+import { renderConsole, consoleCsp, UNKNOWN_STATUS, type ApiCallView, type LastRunView, type PlatformRow } from './console-page.js'
 import { DEV_TOKEN_LIFETIME_SEC, TEST_USER_NAME, type DevSigner } from './identity-signer.js'
 import { SANDBOX_FAILURES, sandboxOf, type SandboxFailure } from './sandbox-control.js'
 
-export const CONSOLE_PATH = '/dev'
-export const SESSION_COOKIE = 'dev_session'
+const CONSOLE_PATH = '/dev'
+const SESSION_COOKIE = 'dev_session'
 
-export interface DevConsoleOptions {
+interface DevConsoleOptions {
   /** Undefined when Cognito points elsewhere: the console then has no sign-in. */
   readonly signer?: DevSigner | undefined
   readonly signInDisabled?: string | undefined
@@ -108,7 +109,7 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
     const sandbox = sandboxOf(app)
     const base = (name: PlatformName): PlatformRow => ({
       platform: name,
-      status: config.platforms[name].configured ? 'not_connected' : 'not_configured',
+      status: config.platforms[name].configured ? CONNECTION_STATUS.notConnected : CONNECTION_STATUS.notConfigured,
       sandboxed: sandbox?.platforms.includes(name) ?? false,
       pendingFailure: sandbox?.platforms.includes(name) === true ? sandbox.pendingFailure(name) : undefined
     })
@@ -121,13 +122,13 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
     }
     const sub = subOfVerified(jwt)
     const records = new Map((await app.tokenStore.listByUser(sub)).map((r) => [r.platform, r]))
-    const body = res.json<{ platforms: Record<string, { status: string, account?: { id: string, username?: string }, expiresAt?: string }> }>()
+    const body = res.json<{ platforms: Record<string, { status: ConnectionStatus, account?: { id: string, username?: string }, expiresAt?: string }> }>()
     const rows = PLATFORM_NAMES.map((name) => {
       const status = body.platforms[name]
       const record = records.get(name)
       const row: PlatformRow = {
         ...base(name),
-        status: status?.status ?? 'unknown',
+        status: status?.status ?? UNKNOWN_STATUS,
         account: status?.account === undefined ? undefined : status.account.username ?? status.account.id,
         expiresAt: status?.expiresAt,
         secondsLeft: status?.expiresAt === undefined ? undefined : Math.round((Date.parse(status.expiresAt) - app.clock()) / 1000),

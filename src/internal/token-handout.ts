@@ -30,7 +30,7 @@ export const HANDOUT_REASONS = {
   notConfiguredStillValid: 'not_configured_still_valid',
   claimHolderSilent: 'claim_holder_silent'
 } as const
-export type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
+type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
 
 /** Why no usable token could be handed out: ours, or the refresh's own code or reason. */
 const UNAVAILABLE_REASONS = { notConfigured: 'not_configured', refreshFailed: 'refresh_failed' } as const
@@ -50,7 +50,7 @@ export type HandoutResult =
   | { readonly kind: typeof HANDOUT_OUTCOMES.notConnected | typeof HANDOUT_OUTCOMES.unknownPlatform | typeof HANDOUT_OUTCOMES.needsReauth }
   | { readonly kind: typeof HANDOUT_OUTCOMES.providerUnavailable, readonly reason: UnavailableReason }
 
-export interface TokenHandoutOptions {
+interface TokenHandoutOptions {
   readonly store: TokenStore
   readonly platforms: Readonly<Record<string, Platform>>
   readonly now: () => number
@@ -67,7 +67,7 @@ export interface TokenHandoutOptions {
   readonly pollMs?: number | undefined
 }
 
-export interface HandOutOptions {
+interface HandOutOptions {
   /** Refresh even if not near expiry (the caller's provider refused this token). */
   readonly force?: boolean | undefined
   /**

@@ -14,7 +14,7 @@ declare module 'fastify' {
   }
 }
 
-export interface InternalGuardOptions {
+interface InternalGuardOptions {
   readonly keys: readonly string[]
 }
 

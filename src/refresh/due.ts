@@ -3,11 +3,10 @@
 // @see ../../docs/cron.md (the windows and the lapse rule) and ../../docs/scale.md (the modes)
 import { TOKEN_STATUS, type TokenRecord } from '../store/token-item.js'
 
-export const REFRESH_MODES = ['eager', 'on_demand'] as const
-export type RefreshMode = typeof REFRESH_MODES[number]
+export type RefreshMode = 'eager' | 'on_demand'
 
 /** What on_demand needs to know to keep a grant alive without refreshing its access tokens. */
-export interface GrantRules {
+interface GrantRules {
   /** Refresh a refresh token whose own expiry (`refresh_expires_in`) is this close. */
   readonly grantWindowMs: number
   /** Refresh a grant not refreshed (or connected) for this long, so a revocation is found early. */

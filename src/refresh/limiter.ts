@@ -8,7 +8,7 @@ export interface RateLimiter {
   take (deadlineMs: number, signal?: AbortSignal): Promise<boolean>
 }
 
-/** At most `perMinute` starts in any 60 s window (a sliding log: exact, and `perMinute` numbers small). */
+/** The monotonic clock a rate limiter reads and waits on (tests pass one they move by hand). */
 export interface LimiterClock {
   readonly now: () => number
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
@@ -19,6 +19,7 @@ const REAL_CLOCK: LimiterClock = {
   sleep: async (ms, signal) => { await sleep(ms, undefined, signal === undefined ? {} : { signal }) }
 }
 
+/** At most `perMinute` starts in any 60 s window (a sliding log: exact, and `perMinute` numbers small). */
 export function createRateLimiter (perMinute: number, clock: LimiterClock = REAL_CLOCK): RateLimiter {
   const { now } = clock
   const windowMs = 60_000

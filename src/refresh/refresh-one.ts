@@ -23,7 +23,7 @@ export interface RefreshLogger {
 export type TokenOutcome = 'refreshed' | 'failed' | 'needsReauth' | 'deferred' | 'skipped'
 
 /** A token's outcome in words, besides the decision's own reasons (due.ts) and the claim's (claimed-writes.ts). */
-export const TOKEN_REASONS = {
+const TOKEN_REASONS = {
   gone: 'gone',
   rateCap: 'rate_cap',
   lostClaim: 'lost_claim',
@@ -59,7 +59,7 @@ export interface TokenResult {
 }
 
 /** An item as a consistent read just saw it (`record` undefined: no item). */
-export interface KnownItem {
+interface KnownItem {
   readonly record: TokenRecord | undefined
 }
 

@@ -22,7 +22,7 @@ export const RUN_ERRORS = {
 export type RunError = typeof RUN_ERRORS[keyof typeof RUN_ERRORS]
 
 /** One platform's counts in a run. */
-export const PlatformTallySchema = Type.Object({
+const PlatformTallySchema = Type.Object({
   platform: Type.String(),
   configured: Type.Boolean({ default: false }),
   /** Keys the run read from the index for this platform. */
@@ -63,7 +63,7 @@ export type RunSummary = Static<typeof RunSummarySchema>
 
 /** A platform's counts as the routes answer them (the tokens that needed nothing are in the totals). */
 export const PlatformResultSchema = Type.Omit(PlatformTallySchema, ['skippedTokens'])
-export type PlatformResult = Static<typeof PlatformResultSchema>
+type PlatformResult = Static<typeof PlatformResultSchema>
 
 export function publicResults (results: readonly PlatformTally[]): PlatformResult[] {
   return results.map(({ skippedTokens: _, ...r }) => r)
@@ -110,7 +110,7 @@ const METRICS = [
 ] as const
 
 /** One EMF document: `dimensions` name root members, each metric is a root member of the same name. */
-export function emfDocument (timestampMs: number, dimensions: Record<string, string>, values: Record<typeof METRICS[number]['Name'], number>): Record<string, unknown> {
+function emfDocument (timestampMs: number, dimensions: Record<string, string>, values: Record<typeof METRICS[number]['Name'], number>): Record<string, unknown> {
   return {
     _aws: {
       Timestamp: timestampMs,

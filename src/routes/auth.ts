@@ -9,16 +9,17 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { completeConnect, CONNECTED } from '../auth/connect-flow.js'
 import { flowStartRateLimit } from './flow-rate.js'
-import { bindingHash, codeChallengeS256, randomCodeVerifier, randomToken } from '../auth/pkce.js'
+import { codeChallengeS256, randomCodeVerifier } from '../auth/pkce.js'
+import { bindingHash, randomToken } from '../auth/random-token.js'
 import { appRedirect, safeReturnTo } from '../auth/return-to.js'
 import { ErrorResponse, ERROR_CODES, HttpError } from '../errors.js'
 import type { Platform } from '../platforms/platform.js'
 import type { PlatformName } from '../platforms/registry.js'
 import { STATE_LIFETIME_MS } from '../store/oauth-state.js'
 
-export const FLOW_COOKIE_PATH = '/api/auth'
+const FLOW_COOKIE_PATH = '/api/auth'
 /** One cookie per platform: connecting TikTok in one tab does not break a Reddit flow in another. */
-export const flowCookieName = (platform: string): string => `oauth_flow_${platform}`
+const flowCookieName = (platform: string): string => `oauth_flow_${platform}`
 
 const PlatformParams = Type.Object({ platform: Type.String({ maxLength: 40 }) })
 // Loose on purpose: a duplicated or odd parameter must end in the contract's redirect, not a 400.

@@ -17,6 +17,7 @@ export const CONNECTION_STATUS = {
   notConnected: 'not_connected',
   notConfigured: 'not_configured'
 } as const
+export type ConnectionStatus = typeof CONNECTION_STATUS[keyof typeof CONNECTION_STATUS]
 
 // Every field is listed, none is a token: the serializer drops whatever a schema does not name.
 const PlatformStatus = Type.Object({
@@ -39,7 +40,7 @@ const DisconnectResponse = Type.Object({ ok: Type.Literal(true), revoked: Type.B
 const Errors = { 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
 
 /** One platform's status for its owner: what the frontend shows, nothing it could act with. */
-export function platformStatus (configured: boolean, record: TokenRecord | undefined): PlatformStatusBody {
+function platformStatus (configured: boolean, record: TokenRecord | undefined): PlatformStatusBody {
   if (!configured) return { status: CONNECTION_STATUS.notConfigured }
   if (record === undefined) return { status: CONNECTION_STATUS.notConnected }
   const body: Record<string, unknown> = {

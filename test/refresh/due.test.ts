@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, platformDueRules, queryHorizonMs, type DueRules } from '../../src/refresh/due.js'
+import { decideRefresh, dueAtAfterWrite, handoutDueRules, nextGrantDeadlineMs, platformDueRules, queryHorizonMs, type DueRules } from '../../src/refresh/due.js'
 import type { TokenRecord } from '../../src/store/token-item.js'
 
 const NOW = Date.UTC(2026, 5, 1)
@@ -116,4 +116,18 @@ t.test('on_demand: the index value is the next grant-keeping deadline, and the q
   }
   t.same(platformDueRules({ refreshWindowMs: 1, refreshMode: 'on_demand', grantWindowMs: 2, keepaliveMs: 3 }, { accessTokenIsGrant: true }, 4),
     { windowMs: 1, lapseMarginMs: 4, minRefreshAgeMs: undefined, mode: 'on_demand', accessTokenIsGrant: true, grant: { grantWindowMs: 2, keepaliveMs: 3 } })
+})
+
+t.test('the handout preset: the min TTL is the window; forced, any token, but claims, backoff and the minimum age still hold', async (t) => {
+  const minTtl = 5 * MIN
+  const read = handoutDueRules(minTtl, {}, false)
+  const forced = handoutDueRules(minTtl, { minRefreshAgeMs: DAY }, true)
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 6 * MIN }), NOW, read), { action: 'skip', reason: 'already_fresh' })
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 4 * MIN, issuedAtMs: NOW - MIN }), NOW, read), { action: 'refresh', reason: 'expires_within_window' }, 'never held back by the half-life rule')
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 50 * DAY, issuedAtMs: NOW - 2 * DAY }), NOW, forced), { action: 'refresh', reason: 'forced' }, 'forced: outside the window, and past half its life or not')
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 2 * MIN, issuedAtMs: NOW - 2 * DAY }), NOW, forced), { action: 'refresh', reason: 'expires_within_window' }, 'forced inside the min TTL is an ordinary refresh (no force slot)')
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 50 * DAY, issuedAtMs: NOW - HOUR }), NOW, forced), { action: 'defer', reason: 'too_young_min_age' })
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 50 * DAY, issuedAtMs: NOW - 2 * DAY, claimUntilMs: NOW + MIN }), NOW, forced), { action: 'skip', reason: 'claimed_by_other' })
+  t.same(decideRefresh(record({ expiresAtMs: NOW + 50 * DAY, issuedAtMs: NOW - 2 * DAY, nextAttemptAtMs: NOW + MIN }), NOW, forced), { action: 'defer', reason: 'backoff' })
+  t.same(decideRefresh(record({ status: 'needs_reauth' }), NOW, forced), { action: 'skip', reason: 'not_connected' })
 })
