@@ -2,8 +2,9 @@
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
 // internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, the provider API proxy's
-// (proxy_vs_direct_ratio, proxy_p99_ms, proxy_rss_growth_mb) and rss_growth_mb_100k (a pass over
-// 100,000). BENCH_ONLY=proxy runs the proxy's figures alone.
+// (proxy_vs_direct_ratio, proxy_p99_ms, proxy_rss_growth_mb), otel_overhead_ratio
+// (bench/otel-overhead.ts, runnable alone) and rss_growth_mb_100k (a pass over 100,000).
+// BENCH_ONLY=proxy runs the proxy's figures alone.
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -24,6 +25,7 @@ import { startEmbeddedDynamoDb } from '../src/store/embedded-dynamodb.js'
 import { createLock } from '../src/store/lock.js'
 import { ensureTable } from '../src/store/table.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
+import { otelOverhead } from './otel-overhead.js'
 import { proxyFigures } from './proxy.js'
 import { seedDue, type SeedGrant } from './seed.js'
 import { webhookDrain } from './webhook-drain.js'
@@ -261,6 +263,12 @@ try {
 
   // 1e. The provider API proxy: proxied ÷ direct calls, its p99, RSS under 50 concurrent 1 MiB uploads.
   await proxySection()
+
+  // 1f. /api/platforms/status on the real server process, tracing on (exporting to a local OTLP receiver) ÷ off.
+  log(`load before the tracing overhead: ${loadAverage()}`)
+  const otel = await otelOverhead({ endpoint, table: newTable(), encryptionKey })
+  log(`tracing off: ${JSON.stringify(otel.off)}; on: ${JSON.stringify(otel.on)}; ${otel.exports} OTLP exports, ${otel.exportedBytes} bytes`)
+  process.stdout.write(`otel_overhead_ratio: ${(otel.on.reqPerSec / otel.off.reqPerSec).toFixed(3)}\n`)
 
   // 2. 100,000 due tokens: memory stays flat (keys are paged, workers pull on demand).
   if (LARGE === 0) throw new Skip()

@@ -6,6 +6,7 @@ import pretty from 'pino-pretty'
 import { clientErrorHandler } from './client-error.js'
 import type { Config } from './config.js'
 import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
+import { traceLogFields, tracingActive } from './telemetry/tracing.js'
 
 /**
  * Sized for one 512 MB container with a 256 MB V8 heap (docs/deploy.md has the reasoning and the
@@ -52,6 +53,8 @@ export function serverOptions (
     logger: {
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      // With tracing on, each line carries the active span's trace_id and span_id; off, no mixin runs.
+      ...(tracingActive() ? { mixin: traceLogFields } : {}),
       serializers: {
         req: serializeRequest as never,
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })

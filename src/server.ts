@@ -1,5 +1,7 @@
 // The process: configuration, the embedded store in development, the Fastify instance, listen, and a
 // graceful shutdown that also stops the embedded DynamoDB Local (no java process left behind).
+// Tracing first: its hooks must be in place before Fastify and the AWS SDK load (telemetry/register.ts).
+import './telemetry/register.js'
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
@@ -9,6 +11,7 @@ import { prepareDevEnvironment, type DevEnvironment } from './dev-environment.js
 import { serverOptions } from './server-options.js'
 import { createDynamoClients } from './store/dynamodb-client.js'
 import { ensureTable } from './store/table.js'
+import { shutdownTracing } from './telemetry/tracing.js'
 
 async function main (): Promise<void> {
   const production = process.env.NODE_ENV === 'production'
@@ -39,6 +42,8 @@ async function main (): Promise<void> {
     else if (signal !== undefined) server.log.info({ signal }, 'shutting down')
     await server.close()
     await dev?.embedded?.stop()
+    // The spans of the last requests and runs, flushed (2 s at most: a hung collector holds nothing up).
+    await shutdownTracing()
   })
   let firstSignalAtMs: number | undefined
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -42,6 +42,12 @@ const SERVICE_SCHEMA = {
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
   REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL')),
+  // Read by the OpenTelemetry SDK itself (src/telemetry/), before this schema runs; here so a bad value
+  // stops the start-up like any other, and for the documentation. The other OTEL_* variables apply as
+  // the SDK defines them (docs/observability.md).
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(HttpUrl('OTLP/HTTP collector base URL (the SDK appends /v1/traces); set = traces are exported (docs/observability.md); unset = no tracing SDK starts')),
+  OTEL_EXPORTER_OTLP_PROTOCOL: Enum(['http/protobuf', 'http/json'], 'http/protobuf', 'encoding of the OTLP/HTTP exports'),
+  OTEL_SERVICE_NAME: Type.Optional(Str('service.name of the exported traces (default oauth-refresher)')),
   SANDBOX: Enum(['auto', 'off'], 'auto', 'outside production only: auto = `npm start` serves every platform without client id and secret from the built-in sandbox providers (/sandbox/<platform>, docs/sandbox.md); off = never. Refused in production unless off'),
   SANDBOX_TOKEN_LIFETIME_SEC: Int(600, 'outside production only: expires_in of the access tokens the sandbox issues (refused in production)', 1),
   SANDBOX_BASE_URL: Type.Optional(HttpUrl('outside production only: the service as the browser reaches it, for the sandbox URLs and redirect URIs (default http://localhost:<PORT>; refused in production)'))

@@ -10,6 +10,7 @@ import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, typ
 import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
+import { withSpan } from '../telemetry/tracing.js'
 
 export const HANDOUT_OUTCOMES = {
   token: 'token',
@@ -187,7 +188,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     return flight
   }
 
-  return {
+  const untraced: TokenHandout = {
     inFlight: () => flights.size,
 
     async handOut (key, options = {}) {
@@ -213,5 +214,15 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       if (decision.action === 'skip') return stored(record, HANDOUT_REASONS.refreshFailedStillValid, decision.reason)
       return await shared(platform, record, decision, rules)
     }
+  }
+
+  // A span per handout (a child of the request's): the platform and what was answered, never the token.
+  return {
+    inFlight: untraced.inFlight,
+    handOut: async (key, options) => await withSpan('token.handout', { 'handout.platform': key.platform, 'handout.force': options?.force === true }, async (span) => {
+      const result = await untraced.handOut(key, options)
+      span.setAttributes({ 'handout.outcome': result.kind, 'handout.reason': 'reason' in result ? result.reason : undefined })
+      return result
+    })
   }
 }

@@ -7,6 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { CustomFetch } from 'openid-client'
+import { SPAN_KINDS, withSpan } from '../telemetry/tracing.js'
 
 export interface ProviderHttp {
   readonly timeoutMs: number
@@ -76,6 +77,27 @@ export class ProviderTransportError extends Error {
 export async function providerRequest (http: ProviderHttp, url: string | URL, init: RequestInit = {}): Promise<ProviderAnswer> {
   const target = URL.canParse(String(url)) ? new URL(url) : undefined
   if (target?.protocol !== 'https:' && target?.protocol !== 'http:') throw new ProviderTransportError('network', new TypeError('not an http(s) URL'))
+  // A span per call: method, host and path, never the query (Instagram's refresh carries the token
+  // there), a header or a body.
+  const method = init.method ?? 'GET'
+  return await withSpan(`provider ${method}`, {
+    'http.request.method': method,
+    'server.address': target.hostname,
+    'server.port': Number(target.port === '' ? (target.protocol === 'https:' ? 443 : 80) : target.port),
+    'url.path': target.pathname
+  }, async (span) => {
+    try {
+      const answer = await sendProviderRequest(http, target, init)
+      span.setAttributes({ 'http.response.status_code': answer.status })
+      return answer
+    } catch (err) {
+      if (err instanceof ProviderTransportError) span.setAttributes({ 'error.type': err.code })
+      throw err
+    }
+  }, { kind: SPAN_KINDS.client })
+}
+
+async function sendProviderRequest (http: ProviderHttp, target: URL, init: RequestInit): Promise<ProviderAnswer> {
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest
   const agent = target.protocol === 'https:' ? http.agents['https:'] : http.agents['http:']
   const headers = new Headers(init.headers)

@@ -11,6 +11,7 @@ import { HANDOUT_OUTCOMES, HANDOUT_REASONS, type HandoutResult, type TokenHandou
 import type { Platform } from '../platforms/platform.js'
 import type { ProviderHttp } from '../platforms/provider-http.js'
 import type { TokenKey } from '../store/token-item.js'
+import { SPAN_KINDS, withSpan } from '../telemetry/tracing.js'
 import { AUDIT_OUTCOMES, startAudit, type AuditFields } from './proxy-audit.js'
 import { answerHeaders, asFetchHeaders, upstreamRequestHeaders } from './proxy-headers.js'
 import { PROXY_REFUSALS, refused, type ProxyLogger, type ProxyOutcome } from './proxy-outcome.js'
@@ -78,14 +79,19 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
   }
 
   async function send (platform: Platform, method: string, url: URL, token: string, input: ProxyCall, body: RequestBody): Promise<UpstreamAnswer | UpstreamFailure> {
-    const outcome = await callUpstream(opts.http, {
-      method,
-      url,
-      headers: upstreamRequestHeaders(input.headers, token, opts.http.userAgent, body),
-      body,
-      timeoutMs: opts.http.timeoutMs,
-      maxAnswerBytes: opts.maxAnswerBytes
-    })
+    // A client span per upstream call, to the answer's headers: method, host and path, never the query.
+    const outcome = await withSpan(`provider ${method}`, { 'http.request.method': method, 'server.address': url.hostname, 'url.path': url.pathname }, async (span) => {
+      const sent = await callUpstream(opts.http, {
+        method,
+        url,
+        headers: upstreamRequestHeaders(input.headers, token, opts.http.userAgent, body),
+        body,
+        timeoutMs: opts.http.timeoutMs,
+        maxAnswerBytes: opts.maxAnswerBytes
+      })
+      span.setAttributes(sent.kind === 'answer' ? { 'http.response.status_code': sent.status } : { 'error.type': sent.failure })
+      return sent
+    }, { kind: SPAN_KINDS.client })
     if (outcome.kind === 'failed') return outcome.failure
     // A push-back (429, Reddit's reset headers) pauses the platform for the fleet; a store that cannot
     // record it does not fail this answer.
@@ -176,7 +182,9 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
   }
 
   return {
-    async call (input) {
+    // A span per proxied call (a child of the request's): platform, method and what came of it; never
+    // the user's token, the path's query or a body.
+    call: async (input) => await withSpan('proxy.call', { 'proxy.platform': input.key.platform, 'http.request.method': input.method }, async (span) => {
       const audit = startAudit(input)
       let outcome: ProxyOutcome
       try {
@@ -185,8 +193,14 @@ export function createApiProxy (opts: ApiProxyOptions): ApiProxy {
         audit.finish(AUDIT_OUTCOMES.error)
         throw err
       }
+      span.setAttributes({
+        'proxy.outcome': outcome.kind === 'refused' ? outcome.code : AUDIT_OUTCOMES.answered,
+        'http.response.status_code': audit.fields.upstreamStatus,
+        'proxy.refreshed': audit.fields.refreshed,
+        'proxy.retried': audit.fields.retried
+      })
       return audit.follow(outcome)
-    }
+    })
   }
 }
 

@@ -9,6 +9,7 @@ import { retry, type RetryPolicy } from '../store/retry.js'
 import type { TokenKey, TokenRecord } from '../store/token-item.js'
 import { CLAIM_FAILURES, type ClaimFailure } from '../store/claimed-writes.js'
 import type { TokenStore } from '../store/token-store.js'
+import { withSpan } from '../telemetry/tracing.js'
 import { nextAttemptAtMs } from './backoff.js'
 import { DECISION_REASONS, decideRefresh, dueAtAfterWrite, nextGrantDeadlineMs, refreshesOnUse, type Decision, type DecisionReason, type DueRules } from './due.js'
 
@@ -90,6 +91,17 @@ export interface RefreshOneContext {
  * again on the item it saw (returned by the failed condition), once.
  */
 export async function refreshOne (
+  ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
+): Promise<TokenResult> {
+  // A span per token (a child of the run's, or of the handout's): its platform and outcome code.
+  return await withSpan('refresh.token', { 'refresh.platform': key.platform }, async (span) => {
+    const result = await refreshOneUntraced(ctx, platform, key, claimId, known)
+    span.setAttributes({ 'refresh.outcome': result.outcome, 'refresh.reason': result.reason, 'refresh.error_code': result.errorCode })
+    return result
+  })
+}
+
+async function refreshOneUntraced (
   ctx: RefreshOneContext, platform: Platform, key: TokenKey, claimId: string, known?: KnownItem & { readonly decision?: Decision | undefined }
 ): Promise<TokenResult> {
   const { store, log } = ctx

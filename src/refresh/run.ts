@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { Platform } from '../platforms/platform.js'
 import { StoreUnavailableError } from '../store/errors.js'
 import type { TokenRecord } from '../store/token-item.js'
+import { withSpan } from '../telemetry/tracing.js'
 import { tokenKeyId, type DueKey } from '../store/token-reads.js'
 import type { TokenStore } from '../store/token-store.js'
 import { platformDueRules, queryHorizonMs } from './due.js'
@@ -138,7 +139,14 @@ export function startRun (opts: RunOptions): RunHandle {
     }
   }
 
-  const finished = (async () => {
+  // A span per run: each token's refresh is a child of it (refresh-one.ts); its counts at the end.
+  const finished = withSpan('refresh.run', { 'refresh.run_id': opts.runId }, async (span) => {
+    const summary = await runAll()
+    span.setAttributes({ 'refresh.refreshed': summary.refreshed, 'refresh.failed': summary.failed, 'refresh.needs_reauth': summary.needsReauth, 'refresh.partial': summary.partial, 'refresh.error': summary.error })
+    return summary
+  })
+
+  async function runAll (): Promise<RunSummary> {
     const outcomes = await Promise.allSettled(opts.platforms.map((p, i) => runPlatform(p, tallies[i] ?? emptyTally(p.name, false))))
     for (const o of outcomes) {
       if (o.status === 'rejected' && !(o.reason instanceof StoreUnavailableError)) {
@@ -148,7 +156,7 @@ export function startRun (opts: RunOptions): RunHandle {
     }
     if (stopReason !== undefined) partial = true
     return progress(true)
-  })()
+  }
 
   return { runId: opts.runId, progress: () => progress(false), finished }
 }

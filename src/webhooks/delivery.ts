@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { RefreshLogger } from '../refresh/refresh-one.js'
 import type { StoredEvent } from '../store/event-item.js'
 import type { WebhookOutbox } from '../store/webhook-outbox.js'
+import { untraced, withSpan, type SpanHandle } from '../telemetry/tracing.js'
 import { WEBHOOK_METRICS, webhookMetric } from './metrics.js'
 import { webhookBody } from './payload.js'
 import { nextDeliveryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
@@ -94,9 +95,10 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
     }
   }
 
-  async function attempt (event: StoredEvent, leaseId: string): Promise<void> {
+  async function attempt (event: StoredEvent, leaseId: string, span: SpanHandle): Promise<void> {
     const where = { eventId: event.id, type: event.type, platform: event.platform, userId: event.userId, attempt: event.attempts }
     const errorCode = await post(event)
+    span.setAttributes({ 'webhook.outcome': errorCode === undefined ? 'delivered' : 'failed', 'webhook.error_code': errorCode })
     if (errorCode === undefined) {
       await outbox.delivered(event, leaseId)
       log.info(where, 'webhook delivered')
@@ -144,7 +146,9 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
       const claimed = await outbox.claim(event, leaseId, leaseMs)
       if (claimed === undefined) continue
       started++
-      const running = attempt(claimed, leaseId)
+      // A span per delivery attempt: the event's type, id and attempt, the outcome; never the URL or the body.
+      const attributes = { 'webhook.event_type': claimed.type, 'webhook.event_id': claimed.id, 'webhook.attempt': claimed.attempts, 'webhook.platform': claimed.platform }
+      const running = withSpan('webhook.delivery', attributes, async (span) => { await attempt(claimed, leaseId, span) }, { root: true })
         .catch((err: unknown) => {
           // The store failed while settling: the lease runs out and the event is sent again.
           log.warn({ eventId: event.id, errorName: err instanceof Error ? err.name : typeof err }, 'webhook attempt not settled; its lease will run out')
@@ -172,7 +176,9 @@ export function createWebhookDelivery (opts: WebhookDeliveryOptions): WebhookDel
     timer = setTimeout(() => {
       timer = undefined
       polling = true
-      ticking = tick().catch((err: unknown) => {
+      // The poll itself is not traced (a trace a second per instance, of an empty Query most of the
+      // time); each delivery it starts is a trace of its own.
+      ticking = untraced(tick).catch((err: unknown) => {
         log.warn({ errorName: err instanceof Error ? err.name : typeof err }, 'webhook outbox poll failed')
         backlog = false
         return 0
