@@ -2,13 +2,14 @@
 // config/platform-env.ts), one typed Config out of it, the rules across variables in config/checks.ts.
 // loadConfig(env) reads only the object it is given; one error names every bad variable, never a value.
 import type { TObject } from '@sinclair/typebox'
-import { checkProductionIdentity, checkProductionTransport, checkSecrets, checkWebhook, parseTrustProxy, secretBearingUrlVars } from './config/checks.js'
+import { checkPlainKeys, checkProductionIdentity, checkProductionTransport, checkSecrets, checkWebhook, parseTrustProxy, secretBearingUrlVars } from './config/checks.js'
 import { envSchema } from './config/env-schema.js'
 import { platformConfig, type EnvReader, type Findings } from './config/platform-env.js'
 import { splitList } from './config/schema-types.js'
 import type { PlatformConfig, PlatformSpec } from './platforms/platform.js'
 import { PLATFORM_SPECS, type PlatformName } from './platforms/registry.js'
-import { parseEncryptionKeys, type EncryptionKey } from './store/crypto.js'
+import { kmsRegion } from './keys/kms-params.js'
+import { parseEncryptionKeys, type KeyEntry } from './store/crypto.js'
 
 /** The environment's schema with the registry's platforms (.env.example and the docs table come from it). */
 export const ENV_SCHEMA: TObject = envSchema(PLATFORM_SPECS).schema
@@ -27,7 +28,10 @@ export interface Config {
   /** Empty: the internal token route refuses every caller. */
   readonly internalApiKeys: readonly string[]
   readonly cookieSecret: string
-  readonly encryptionKeys: readonly EncryptionKey[]
+  /** As configured: plain keys and KMS-wrapped ones (unwrapped at start-up by src/keys/unwrap-keys.ts). */
+  readonly encryptionKeys: readonly KeyEntry[]
+  /** KMS for the wrapped entries: `keyId` is TOKEN_KMS_KEY_ID; the region is the key ARN's, else AWS_REGION. */
+  readonly kms: { readonly region: string, readonly keyId?: string | undefined, readonly endpoint?: string | undefined }
   readonly appUrl: string
   readonly cognito: {
     readonly userPoolId?: string | undefined
@@ -119,6 +123,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>, o
   const cronSecrets = splitList(str('CRON_SECRET'))
   const internalApiKeys = splitList(str('INTERNAL_API_KEY'))
   checkSecrets({ cronSecrets, internalApiKeys, cookieSecret: str('COOKIE_SECRET') ?? '', encryptionKeys }, production, problems, warnings)
+  checkPlainKeys(encryptionKeys, production, warnings)
   if (production) checkProductionTransport(str, setNames, secretBearingUrlVars(Object.keys(schema.schema.properties)), problems)
   if (cronSecrets.some((s) => internalApiKeys.includes(s))) problems.set('INTERNAL_API_KEY', 'must differ from every CRON_SECRET')
   const webhookUrl = str('REAUTH_WEBHOOK_URL')
@@ -141,6 +146,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>, o
     internalApiKeys,
     cookieSecret: String(raw.COOKIE_SECRET),
     encryptionKeys,
+    kms: { region: kmsRegion(String(raw.AWS_REGION), str('TOKEN_KMS_KEY_ID')), keyId: str('TOKEN_KMS_KEY_ID'), endpoint: str('KMS_ENDPOINT') },
     appUrl: String(raw.APP_URL).replace(/\/+$/, ''),
     cognito: { userPoolId: str('COGNITO_USER_POOL_ID'), clientId: str('COGNITO_CLIENT_ID'), issuer: str('COGNITO_ISSUER'), jwksUrl: str('COGNITO_JWKS_URL') },
     run: {
@@ -181,7 +187,7 @@ function validate (env: Readonly<Record<string, string | undefined>>, { schema, 
   return { raw, setNames, problems }
 }
 
-function readEncryptionKeys (value: string | undefined, problems: Map<string, string>): EncryptionKey[] {
+function readEncryptionKeys (value: string | undefined, problems: Map<string, string>): KeyEntry[] {
   if (problems.has('TOKEN_ENCRYPTION_KEY') || value === undefined) return []
   try {
     return parseEncryptionKeys(value)

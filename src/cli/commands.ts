@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import { PLATFORM_NAMES, PLATFORM_SPECS } from '../platforms/registry.js'
 import { platformDueRules, queryHorizonMs } from '../refresh/due.js'
 import { decodeRunSummary } from '../refresh/summary.js'
-import { createCipher } from '../store/crypto.js'
+import { createCipher, generateEncryptionKey, parseEncryptionKeys } from '../store/crypto.js'
 import { createLock, RELEASE_FAILURES } from '../store/lock.js'
 import { ensureTable } from '../store/table.js'
 import type { StoredEvent } from '../store/event-item.js'
@@ -22,7 +22,7 @@ export interface OpsContext {
   readonly out: (line: string) => void
 }
 
-export const EXIT = { ok: 0, refused: 1, usage: 2, storeUnavailable: 3 } as const
+export const EXIT = { ok: 0, refused: 1, usage: 2, storeUnavailable: 3, kmsUnavailable: 4 } as const
 
 // Control characters (C0, DEL, C1), and the line and paragraph separators some terminals honour.
 // eslint-disable-next-line no-control-regex
@@ -94,8 +94,9 @@ export async function lockRelease (ctx: OpsContext, options: { runId?: string | 
 
 /** Dry run of the refresh query: how many tokens each platform's run would read now. */
 export async function dueReport (ctx: OpsContext): Promise<number> {
-  // queryDue reads keys only: the cipher is never used to open anything here.
-  const store = createTokenStore({ doc: ctx.doc, table: ctx.config.tokensTable, cipher: createCipher(ctx.config.encryptionKeys), now: ctx.now })
+  // queryDue reads keys only: the cipher never opens anything here, so it is a throwaway key's (the
+  // configured entries may be KMS-wrapped, and an operator's role has no kms:Decrypt).
+  const store = createTokenStore({ doc: ctx.doc, table: ctx.config.tokensTable, cipher: createCipher(parseEncryptionKeys(generateEncryptionKey('unused'))), now: ctx.now })
   const nowMs = ctx.now()
   for (const name of PLATFORM_NAMES) {
     const platform = ctx.config.platforms[name]

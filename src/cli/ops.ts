@@ -1,5 +1,5 @@
 // `npm run ops -- <command>`: the operators' CLI. Prints what it did; exit code 0 done, 1 refused,
-// 2 usage or configuration, 3 store unavailable. Configuration from the environment (see ops-config.ts);
+// 2 usage or configuration, 3 store unavailable, 4 KMS unavailable. Configuration from the environment (see ops-config.ts);
 // outside production with no DYNAMODB_ENDPOINT, the store `npm start` runs.
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
@@ -16,8 +16,9 @@ export const USAGE = `usage: npm run ops -- <command>
   due                              dry run: how many tokens each platform's run would read now
   create-table                     creates the table (idempotent), waits until active, turns TTL on
   webhooks                         webhook deliveries pending (with their next attempt) and given up as failed
+  keys new <id>                    a KMS-wrapped data key for TOKEN_ENCRYPTION_KEY (needs TOKEN_KMS_KEY_ID)
 environment: TOKENS_TABLE, AWS_REGION, DYNAMODB_ENDPOINT (unset = the store npm start runs, outside
-  production; else AWS), the run and window settings`
+  production; else AWS), the run and window settings; TOKEN_KMS_KEY_ID, KMS_ENDPOINT for keys`
 
 export interface OpsIo {
   readonly env: Readonly<Record<string, string | undefined>>
@@ -33,6 +34,19 @@ export async function runOps (argv: readonly string[], io: OpsIo): Promise<numbe
   } catch (err) {
     io.err(`${(err as Error).message}\n${USAGE}`)
     return EXIT.usage
+  }
+  if (parsed.positionals[0] === 'keys' && parsed.positionals[1] === 'new' && parsed.positionals.length <= 3 && !parsed.values.help) {
+    // KMS only: no store is located or touched.
+    let keysConfig
+    try {
+      keysConfig = loadOpsConfig(io.env)
+    } catch (err) {
+      io.err(err instanceof ConfigError ? err.message : 'configuration could not be read')
+      return EXIT.usage
+    }
+    // Loaded here only: the other commands never pay for the KMS SDK's start-up.
+    const { keysNew } = await import('./keys-command.js')
+    return await keysNew(parsed.positionals[2], keysConfig, io.env.TOKEN_ENCRYPTION_KEY, io)
   }
   const command = parsed.positionals.join(' ')
   if (parsed.values.help || !['lock status', 'lock release', 'due', 'create-table', 'webhooks'].includes(command)) {

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net'
 import { pointsAtDevIdentity } from '../identity/dev-issuer.js'
 import { isPlainHttpRemote, isWeakKey, secretWeakness } from '../secret-strength.js'
-import type { EncryptionKey } from '../store/crypto.js'
+import { isWrappedKey, type KeyEntry } from '../store/crypto.js'
 import { splitList } from './schema-types.js'
 
 type Read = (name: string) => string | undefined
@@ -43,7 +43,7 @@ export function secretBearingUrlVars (names: readonly string[]): string[] {
 
 /** Weak secrets: refused in production, a warning elsewhere. */
 export function checkSecrets (
-  secrets: { readonly cronSecrets: readonly string[], readonly internalApiKeys: readonly string[], readonly cookieSecret: string, readonly encryptionKeys: readonly EncryptionKey[] },
+  secrets: { readonly cronSecrets: readonly string[], readonly internalApiKeys: readonly string[], readonly cookieSecret: string, readonly encryptionKeys: readonly KeyEntry[] },
   production: boolean, problems: Map<string, string>, warnings: string[]
 ): void {
   const weak = (name: string, why: string): void => {
@@ -55,7 +55,14 @@ export function checkSecrets (
     const why = values.map(secretWeakness).find((w) => w !== undefined)
     if (why !== undefined) weak(name, why)
   }
-  if (secrets.encryptionKeys.some((k) => isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+  if (secrets.encryptionKeys.some((k) => !isWrappedKey(k) && isWeakKey(k.key))) weak('TOKEN_ENCRYPTION_KEY', 'holds a key that is not random (too few distinct bytes)')
+}
+
+/** Plain keys in production work, but anyone who can read the environment can decrypt every stored token offline. */
+export function checkPlainKeys (encryptionKeys: readonly KeyEntry[], production: boolean, warnings: string[]): void {
+  const plainIds = encryptionKeys.filter((k) => !isWrappedKey(k)).map((k) => k.id)
+  if (!production || plainIds.length === 0) return
+  warnings.push(`TOKEN_ENCRYPTION_KEY holds plain key id ${plainIds.map((id) => `"${id}"`).join(', ')}: anyone who can read this environment can decrypt every stored token; wrap the keys with KMS (npm run ops -- keys new <id>, docs/runbook.md)`)
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])

@@ -11,20 +11,26 @@ import { Enum, HttpUrl, Int, Str } from './schema-types.js'
 
 const Ajv = AjvModule.default
 
+// A key or alias ARN, alias/<name>, or a key id (a UUID, a multi-Region mrk-… id, or a stand-in's own
+// id): the forms KMS's KeyId accepts. Loose on purpose for ids: KMS, not this pattern, says which exist.
+const KMS_KEY_ID_PATTERN = '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[A-Za-z0-9-]{1,256})$'
+
 const SERVICE_SCHEMA = {
   NODE_ENV: Enum(['development', 'production', 'test'], 'development', 'production: no embedded store, no generated secrets, Cognito required'),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port to listen on' }),
   HOST: Type.Optional(Type.String({ minLength: 1, description: 'interface to listen on (default 127.0.0.1 outside production, so a development server is not on the network; 0.0.0.0 in production; the image and compose set 0.0.0.0)' })),
   TRUST_PROXY: Type.Optional(Str('proxies in front of the service whose X-Forwarded-For is believed: a hop count (1 behind one load balancer or Amplify) or comma-separated addresses/CIDRs (loopback, uniquelocal as proxy-addr names them); unset = none')),
   LOG_LEVEL: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level'),
-  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table' }),
+  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table (and of KMS, unless TOKEN_KMS_KEY_ID is an ARN)' }),
   DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
   TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME, description: 'DynamoDB table name' }),
   LOCAL_DATA_DIR: Type.Optional(Str('outside production only: directory for the embedded DynamoDB Local data and the generated development secrets (default .data)')),
   CRON_SECRET: Type.Optional(Type.String({ description: 'comma-separated secrets accepted by the cron routes (x-cron-secret or Bearer); unset = cron answers 503 cron_disabled' })),
   INTERNAL_API_KEY: Type.Optional(Type.String({ description: 'comma-separated Bearer keys of the internal token route; unset = that route refuses everyone; must differ from CRON_SECRET' })),
   COOKIE_SECRET: Type.String({ minLength: 32, description: 'signs the OAuth state cookie (32+ characters)' }),
-  TOKEN_ENCRYPTION_KEY: Str('keyId:base64(32 bytes)[,keyId:base64…]: AES-256-GCM keys for tokens at rest; the first writes, all read (rotation)'),
+  TOKEN_ENCRYPTION_KEY: Str('keyId:base64(32 bytes) or keyId:kms:base64(KMS CiphertextBlob), comma-separated: AES-256-GCM keys for tokens at rest; the first writes, all read (rotation); kms entries are unwrapped with KMS Decrypt at start-up (docs/runbook.md)'),
+  TOKEN_KMS_KEY_ID: Type.Optional(Type.String({ pattern: KMS_KEY_ID_PATTERN, description: 'the KMS key (id, ARN, alias/name or alias ARN) that wraps the kms entries of TOKEN_ENCRYPTION_KEY: Decrypt accepts only its blobs; required by `npm run ops -- keys new`; an ARN also sets the KMS region' })),
+  KMS_ENDPOINT: Type.Optional(HttpUrl('KMS endpoint for tests and local stand-ins; unset = AWS KMS in the key\'s region')),
   APP_URL: HttpUrl('the frontend origin the connect flow redirects back to'),
   COGNITO_USER_POOL_ID: Type.Optional(Type.String({ pattern: '^[\\w-]+_[0-9a-zA-Z]+$', description: 'Cognito user pool id (region_id) whose JWTs identify users; required in production unless COGNITO_ISSUER is set' })),
   COGNITO_CLIENT_ID: Type.Optional(Str('Cognito app client id the JWTs must be issued for; required in production')),

@@ -9,7 +9,7 @@ import { conditionalWrite, type ConditionalWrite } from './dynamodb-calls.js'
 import { StoreUnavailableError } from './errors.js'
 import type { ConnectionEvent } from './event-item.js'
 import { retry, type RetryPolicy } from './retry.js'
-import { ATTR, recordFromItem, sealSecrets, TOKEN_STATUS, type TokenKey, type TokenRecord } from './token-item.js'
+import { ATTR, openSecrets, recordFromItem, sealSecrets, TOKEN_STATUS, type TokenKey, type TokenRecord } from './token-item.js'
 import { claimedUpdateParams, claimParams, forceSlotParams, moveDueAtParams, releaseClaimParams, type ClaimedWrite } from './token-params.js'
 import type { TokenReads } from './token-reads.js'
 
@@ -136,8 +136,12 @@ export function createClaimedWrites ({ doc, table, cipher, now, reads, events, s
       const nowMs = now()
       // One instant for the stored refresh time and the deadline derived from it (keepalive counts from it).
       const refreshedAtMs = tokens.refreshedAtMs ?? nowMs
+      // A provider that keeps its refresh token (Reddit) gets it re-sealed too, under the newest key:
+      // otherwise it would stay under a retired key until a reconnect, and a key rotation
+      // (docs/runbook.md §7) could never finish by refreshes alone.
+      const refreshToken = tokens.refreshToken ?? openSecrets(cipher, record).refreshToken
       const set: Record<string, unknown> = {
-        ...sealSecrets(cipher, record, tokens.refreshToken === undefined ? { accessToken: tokens.accessToken } : tokens),
+        ...sealSecrets(cipher, record, { accessToken: tokens.accessToken, refreshToken }),
         ...indexValues(tokens.expiresAtMs, tokens.dueAtMs),
         [ATTR.issuedAtMs]: refreshedAtMs,
         [ATTR.lastRefreshedAtMs]: refreshedAtMs,

@@ -1,6 +1,7 @@
 // AES-256-GCM envelope for tokens at rest. Every ciphertext names the key that sealed it, so
 // TOKEN_ENCRYPTION_KEY can hold several keys during a rotation, and is bound to the item and field it
 // belongs to (associated data), so a ciphertext copied to another item or field does not open.
+// An entry may also be a data key wrapped by KMS (`<id>:kms:<blob>`): src/keys/ unwraps it at start-up.
 // @see NIST SP 800-38D (GCM, 96-bit nonces) and RFC 5116 §5.1
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 
@@ -8,6 +9,18 @@ export interface EncryptionKey {
   readonly id: string
   readonly key: Buffer
 }
+
+/** A data key still wrapped by KMS, as TOKEN_ENCRYPTION_KEY holds it: unwrapped at start-up (src/keys/unwrap-keys.ts). */
+export interface WrappedEncryptionKey {
+  readonly id: string
+  /** KMS's CiphertextBlob: opaque, usable only through kms:Decrypt. */
+  readonly wrapped: Buffer
+}
+
+/** One entry of TOKEN_ENCRYPTION_KEY: a plain key or a KMS-wrapped one. */
+export type KeyEntry = EncryptionKey | WrappedEncryptionKey
+
+export const isWrappedKey = (entry: KeyEntry): entry is WrappedEncryptionKey => 'wrapped' in entry
 
 export interface Cipher {
   /** Seals `plaintext` with the newest key; `context` names the item and field (associated data). */
@@ -36,29 +49,46 @@ const FORMAT_VERSION = 'v1'
 const NONCE_BYTES = 12
 const TAG_BYTES = 16
 const KEY_BYTES = 32
-const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
+export const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+const WRAPPED_MARK = 'kms:'
+/** KMS's largest CiphertextBlob (the Decrypt API's limit). */
+const MAX_WRAPPED_BYTES = 6_144
 
 /**
- * Parses `id:base64key[,id:base64key…]`. The first key is the newest: it seals every write; the
+ * Parses `id:base64key[,id:kms:base64blob…]`. The first key is the newest: it seals every write; the
  * others only open what they sealed before. Errors never quote the key material.
  */
-export function parseEncryptionKeys (value: string): EncryptionKey[] {
+export function parseEncryptionKeys (value: string): KeyEntry[] {
   const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   if (entries.length === 0) throw new Error('no key given')
-  const keys: EncryptionKey[] = []
+  const keys: KeyEntry[] = []
   for (const [index, entry] of entries.entries()) {
     const separator = entry.indexOf(':')
-    if (separator === -1) throw new Error(`entry ${index + 1} is not "<keyId>:<base64 key>"`)
+    if (separator === -1) throw new Error(`entry ${index + 1} is not "<keyId>:<base64 key>" or "<keyId>:kms:<base64 blob>"`)
     const id = entry.slice(0, separator)
-    const material = entry.slice(separator + 1)
+    const rest = entry.slice(separator + 1)
+    const wrapped = rest.startsWith(WRAPPED_MARK)
+    const material = wrapped ? rest.slice(WRAPPED_MARK.length) : rest
     if (!KEY_ID_PATTERN.test(id)) throw new Error(`entry ${index + 1} has a key id outside [A-Za-z0-9_-]{1,32}`)
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(material)) throw new Error(`entry ${index + 1} is not base64`)
-    const key = Buffer.from(material, 'base64')
-    if (key.length !== KEY_BYTES) throw new Error(`entry ${index + 1} decodes to ${key.length} bytes, not ${KEY_BYTES}`)
+    if (!BASE64.test(material)) throw new Error(`entry ${index + 1} is not base64`)
+    const bytes = Buffer.from(material, 'base64')
+    if (wrapped && (bytes.length === 0 || bytes.length > MAX_WRAPPED_BYTES)) throw new Error(`entry ${index + 1} (kms) decodes to ${bytes.length} bytes, not a KMS ciphertext blob`)
+    if (!wrapped && bytes.length !== KEY_BYTES) throw new Error(`entry ${index + 1} decodes to ${bytes.length} bytes, not ${KEY_BYTES}`)
     if (keys.some((known) => known.id === id)) throw new Error(`key id of entry ${index + 1} is used twice`)
-    keys.push({ id, key })
+    keys.push(wrapped ? { id, wrapped: bytes } : { id, key: bytes })
   }
   return keys
+}
+
+/** Whether `key` has the length of an AES-256 key (what a KMS Decrypt must give back). */
+export function isDataKeyLength (key: Uint8Array): boolean {
+  return key.length === KEY_BYTES
+}
+
+/** Formats a KMS-wrapped data key for TOKEN_ENCRYPTION_KEY (`npm run ops -- keys new <id>`). */
+export function formatWrappedKey (id: string, wrapped: Uint8Array): string {
+  return `${id}:${WRAPPED_MARK}${Buffer.from(wrapped).toString('base64')}`
 }
 
 /** Formats a fresh key for TOKEN_ENCRYPTION_KEY (development secrets, the rotation runbook). */
@@ -66,7 +96,16 @@ export function generateEncryptionKey (id: string): string {
   return `${id}:${randomBytes(KEY_BYTES).toString('base64')}`
 }
 
-export function createCipher (keys: readonly EncryptionKey[]): Cipher {
+/**
+ * The cipher over the configured keys. Every entry must be plain by now: a KMS-wrapped entry is
+ * refused (naming its id), so a path that forgot to unwrap fails at start-up instead of writing
+ * tokens nobody can read.
+ */
+export function createCipher (entries: readonly KeyEntry[]): Cipher {
+  const keys: EncryptionKey[] = entries.map((entry) => {
+    if (isWrappedKey(entry)) throw new Error(`key id "${entry.id}" is still wrapped by KMS: unwrap it first (src/keys/unwrap-keys.ts)`)
+    return entry
+  })
   const newest = keys[0]
   if (newest === undefined) throw new Error('createCipher needs at least one key')
   const byId = new Map(keys.map((k) => [k.id, k.key]))

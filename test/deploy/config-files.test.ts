@@ -90,7 +90,9 @@ const IAM_SCHEMA = {
           Sid: { type: 'string', pattern: '^[A-Za-z0-9]+$' },
           Effect: { enum: ['Allow', 'Deny'] },
           Action: { oneOf: [{ type: 'string' }, ACTIONS] },
-          Resource: { oneOf: [{ type: 'string', pattern: '^arn:' }, { type: 'array', items: { type: 'string', pattern: '^arn:' } }] }
+          Resource: { oneOf: [{ type: 'string', pattern: '^arn:' }, { type: 'array', items: { type: 'string', pattern: '^arn:' } }] },
+          // Operator → condition key → value(s), as IAM's grammar has it.
+          Condition: { type: 'object', additionalProperties: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } } }
         }
       }
     }

@@ -1,15 +1,19 @@
-// The IAM policies grant exactly the DynamoDB actions the code sends, in both directions: the
+// The IAM policies grant exactly the DynamoDB and KMS actions the code sends, in both directions: the
 // service's runtime policy (infra/policies/oauth-tokens-minimal-iam.json) and the operators' policy
-// (…-ops-iam.json: what the ops CLI's commands send, measured on DynamoDB Local).
+// (…-ops-iam.json: what the ops CLI's commands send, measured on DynamoDB Local). The KMS statements'
+// conditions are checked against the encryption context the code sends to the KMS stand-in.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
 import t, { type Test } from 'tap'
+import { runOps } from '../../src/cli/ops.js'
+import { KMS_CONTEXT_SERVICE } from '../../src/keys/kms-params.js'
+import { KmsFake, type KmsCall } from '../fakes/kms.js'
 import { createTable, dueReport, lockRelease, lockStatus, type OpsContext } from '../../src/cli/commands.js'
 import { createDynamoClients } from '../../src/store/dynamodb-client.js'
-import { createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
-import { iamTemplate, IAM_TEMPLATE_PATH, renderIamTemplate } from '../../scripts/write-iam-template.js'
+import { buildApp, createTestTable, dynamoEndpoint, testConfig } from '../helper.js'
+import { iamTemplate, IAM_TEMPLATE_PATH, KMS_KEY_CONDITION, renderIamTemplate } from '../../scripts/write-iam-template.js'
 import { BY_EXPIRY_INDEX, DEFAULT_TABLE_NAME } from '../../src/store/table.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -61,7 +65,7 @@ function commandsInSource (): Use[] {
   return uses
 }
 
-interface Statement { Sid?: string, Effect: string, Action: string | string[], Resource: string | string[] }
+interface Statement { Sid?: string, Effect: string, Action: string | string[], Resource: string | string[], Condition?: Record<string, Record<string, string | string[]>> }
 interface Policy { Version: string, Statement: Statement[] }
 
 const list = (v: string | string[]): string[] => Array.isArray(v) ? v : [v]
@@ -123,8 +127,11 @@ t.test('the ops command measurement sees reads, writes and table management', as
 for (const [file, expectedOf] of [['oauth-tokens-minimal-iam.json', async () => runtimeUses], ['oauth-tokens-ops-iam.json', opsCommandsSent]] as const) {
   t.test(`${file} grants exactly what the code sends`, async (t) => {
     const expected = await expectedOf(t)
-    const policy = readPolicy(file)
-    t.equal(policy.Version, '2012-10-17')
+    const whole = readPolicy(file)
+    t.equal(whole.Version, '2012-10-17')
+    for (const s of whole.Statement) t.ok(list(s.Action).every((a) => a.startsWith('dynamodb:')) || list(s.Action).every((a) => a.startsWith('kms:')), `${s.Sid ?? '?'}: one service per statement`)
+    // The DynamoDB statements here; the KMS ones in their own test below.
+    const policy = { ...whole, Statement: whole.Statement.filter((s) => list(s.Action).every((a) => a.startsWith('dynamodb:'))) }
     for (const s of policy.Statement) {
       t.equal(s.Effect, 'Allow', `${s.Sid ?? '?'}: Allow only`)
       for (const r of list(s.Resource)) t.ok(r === TABLE_ARN || r === INDEX_ARN, `${s.Sid ?? '?'}: ${r} is the table or its ${BY_EXPIRY_INDEX} index`)
@@ -165,11 +172,14 @@ t.test('table management never runs on the service path against AWS', async (t) 
 // both to the `TableName` parameter in its own region and account, with the documents' actions.
 t.test('infra/oauth-tokens-iam.json: both policies on the TableName parameter, in the stack\'s region and account', async (t) => {
   t.equal(readFileSync(IAM_TEMPLATE_PATH, 'utf8'), renderIamTemplate(), 'current: run `npm run infra:iam`')
-  const template = iamTemplate() as { Parameters: Record<string, { Default?: unknown }>, Resources: Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string[], Resource: unknown }> } } }> }
+  const template = iamTemplate() as { Parameters: Record<string, { Default?: unknown }>, Resources: Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string[], Resource: unknown } | { 'Fn::If': unknown[] }> } } }> }
   t.equal(template.Parameters.TableName?.Default, DEFAULT_TABLE_NAME)
   for (const [id, file] of [['ServicePolicy', 'oauth-tokens-minimal-iam.json'], ['OperatorsPolicy', 'oauth-tokens-ops-iam.json']] as const) {
-    const statements = template.Resources[id]?.Properties.PolicyDocument.Statement ?? []
-    t.same(sorted(statements.flatMap((s) => s.Action)), sorted(readPolicy(file).Statement.flatMap((s) => list(s.Action))), `${id}: the actions of ${file}`)
+    const all = template.Resources[id]?.Properties.PolicyDocument.Statement ?? []
+    const statements = all.filter((s): s is { Action: string[], Resource: unknown } => !('Fn::If' in s))
+    const kms = readPolicy(file).Statement.filter((s) => list(s.Action).every((a) => a.startsWith('kms:')))
+    t.same(all.filter((s) => 'Fn::If' in s), kms.map((s) => ({ 'Fn::If': [KMS_KEY_CONDITION, { ...s, Resource: { Ref: 'TokenKmsKeyArn' } }, { Ref: 'AWS::NoValue' }] })), `${id}: the KMS statements of ${file}, on the TokenKmsKeyArn parameter, only when it is set`)
+    t.same(sorted(statements.flatMap((s) => s.Action)), sorted(readPolicy(file).Statement.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('dynamodb:'))), `${id}: the DynamoDB actions of ${file}`)
     for (const s of statements) {
       const arn = (s.Resource as { 'Fn::Sub'?: string })['Fn::Sub'] ?? ''
       t.match(arn, /^arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table\/\$\{TableName\}(\/index\/byExpiry)?$/, `${id}: ${arn}`)
@@ -177,3 +187,60 @@ t.test('infra/oauth-tokens-iam.json: both policies on the TableName parameter, i
     }
   }
 })
+
+// Issue 21: keys under KMS. What the code sends is measured on the KMS stand-in: the service's start
+// path (buildApp with a wrapped key) and the ops CLI's `keys new`. Each policy grants exactly those
+// operations on the one key, under a condition that every context the code sends satisfies and
+// that pins the context to {service: oauth-refresher, keyId}.
+const KMS_KEY_ARN = 'arn:aws:kms:*:*:key/TOKEN_KMS_KEY_ID'
+
+/** Every `new XxxCommand(` of the KMS SDK under src/, by file. */
+function kmsCommandsInSource (): Use[] {
+  return sourceFiles(join(ROOT, 'src')).flatMap((path) => {
+    const text = readFileSync(path, 'utf8')
+    if (!text.includes('@aws-sdk/client-kms')) return []
+    return [...text.matchAll(/new\s+([A-Z][A-Za-z]*)Command\s*\(/g)].map((m) => ({ file: relative(ROOT, path).split('\\').join('/'), command: m[1] as string }))
+  })
+}
+
+async function kmsCallsOfService (t: Test): Promise<KmsCall[]> {
+  const kms = await KmsFake.start(t)
+  const entry = `k1:kms:${kms.wrap(randomBytes(32), { service: 'oauth-refresher', keyId: 'k1' }).toString('base64')}`
+  const table = await createTestTable(t, 'iam-kms')
+  await buildApp(t, { config: testConfig({ TOKENS_TABLE: table.name, ...kms.env(), TOKEN_ENCRYPTION_KEY: entry }) })
+  return kms.calls
+}
+
+async function kmsCallsOfOps (t: Test): Promise<KmsCall[]> {
+  const kms = await KmsFake.start(t)
+  const code = await runOps(['keys', 'new', 'k2'], { env: kms.env(), out: () => {}, err: () => {} })
+  t.equal(code, 0, 'keys new ran')
+  return kms.calls
+}
+
+t.test('the source sends Decrypt (start-up) and GenerateDataKey (keys new) only, and keys new runs only from the CLI', async (t) => {
+  t.same(kmsCommandsInSource(), [{ file: 'src/keys/new-data-key.ts', command: 'GenerateDataKey' }, { file: 'src/keys/unwrap-keys.ts', command: 'Decrypt' }])
+  const callers = sourceFiles(join(ROOT, 'src')).filter((p) => /\bnewWrappedKey\s*\(/.test(readFileSync(p, 'utf8'))).map((p) => relative(ROOT, p).split('\\').join('/'))
+  t.same(callers.filter((f) => f !== 'src/keys/new-data-key.ts'), ['src/cli/keys-command.ts'])
+})
+
+for (const [file, measure] of [['oauth-tokens-minimal-iam.json', kmsCallsOfService], ['oauth-tokens-ops-iam.json', kmsCallsOfOps]] as const) {
+  t.test(`${file}: the KMS actions the code sends, on the key, under the encryption context it sends`, async (t) => {
+    const calls = await measure(t)
+    t.ok(calls.length > 0, 'the measurement saw KMS calls')
+    const statements = readPolicy(file).Statement.filter((s) => list(s.Action).every((a) => a.startsWith('kms:')))
+    t.same(sorted(statements.flatMap((s) => list(s.Action))), sorted(calls.map((c) => `kms:${c.operation}`)), 'granted = sent')
+    for (const s of statements) {
+      t.same(list(s.Resource), [KMS_KEY_ARN], `${s.Sid ?? '?'}: that key only`)
+      const service = s.Condition?.StringEquals?.['kms:EncryptionContext:service']
+      const keys = sorted(list(s.Condition?.['ForAllValues:StringEquals']?.['kms:EncryptionContextKeys'] ?? []))
+      t.equal(service, KMS_CONTEXT_SERVICE, 'service pinned')
+      t.same(s.Condition?.Null, { 'kms:EncryptionContext:keyId': 'false' }, 'a keyId is required')
+      for (const c of calls) {
+        t.equal(c.encryptionContext?.service, service, `${c.operation}: its context satisfies the service condition`)
+        t.same(sorted(Object.keys(c.encryptionContext ?? {})), keys, `${c.operation}: its context has exactly the allowed keys`)
+        t.type(c.encryptionContext?.keyId, 'string', `${c.operation}: it sends a keyId`)
+      }
+    }
+  })
+}
