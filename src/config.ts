@@ -22,6 +22,8 @@ export interface Config {
   /** Fastify's trustProxy: false (unset), a hop count, or the proxies' addresses/CIDRs. */
   readonly trustProxy: false | number | readonly string[]
   readonly aws: { readonly region: string, readonly dynamodbEndpoint?: string | undefined }
+  /** How long start-up keeps trying a DynamoDB endpoint that does not answer yet. */
+  readonly storeWaitMs: number
   readonly tokensTable: string
   /** Empty: the cron route answers 503 cron_disabled. */
   readonly cronSecrets: readonly string[]
@@ -141,6 +143,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>, o
     logLevel: String(raw.LOG_LEVEL),
     trustProxy,
     aws: { region: String(raw.AWS_REGION), dynamodbEndpoint: str('DYNAMODB_ENDPOINT') },
+    storeWaitMs: num('STORE_WAIT_MS'),
     tokensTable: String(raw.TOKENS_TABLE),
     cronSecrets,
     internalApiKeys,

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   /** A cookie-only, state-changing call from another site's page (auth/cross-site.ts). */
   crossSiteRequest: 'cross_site_request',
   notFound: 'not_found',
+  /** A path parameter over the router's 200 characters (client-error.ts frameworkErrorHandler). */
+  uriTooLong: 'uri_too_long',
   notConnected: HANDOUT_OUTCOMES.notConnected,
   notConfigured: 'not_configured',
   needsReauth: HANDOUT_OUTCOMES.needsReauth,

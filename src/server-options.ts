@@ -1,9 +1,10 @@
 // The Fastify options, in one function that server.ts and the test helper both call, so tests run
 // with the real logger, redaction, timeouts and connection limits.
 import { createServer, type RequestListener, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyHttpOptions } from 'fastify'
 import pretty from 'pino-pretty'
-import { clientErrorHandler } from './client-error.js'
+import { clientErrorHandler, frameworkErrorHandler } from './client-error.js'
 import type { Config } from './config.js'
 import { REDACT_PATHS, serializeRequest } from './log-redaction.js'
 import { traceLogFields, tracingActive } from './telemetry/tracing.js'
@@ -17,6 +18,13 @@ export const CONNECTION_LIMITS = {
   maxHeaderSize: 32 * 1024,
   /** ~1,024 × ≤ 40 KiB of header buffers and sockets ≈ 40 MB at worst, far under the container. */
   maxConnections: 1_024,
+  /**
+   * What one peer address may hold at once when clients connect directly (no TRUST_PROXY): one client
+   * sending half its headers no longer fills all 1,024 slots (it did in about a second, and kept every
+   * new connection refused for 10 s, renewably). Behind a load balancer the peer is the balancer, which
+   * sends a request on only once its headers are complete (docs/deploy.md): the cap is then the total.
+   */
+  maxConnectionsPerAddress: 64,
   /** A client gets this long to send its headers (Node's default is 60 s). */
   headersTimeoutMs: 10_000,
   /** …and this long for the whole request (the body limit is 64 KiB). */
@@ -42,6 +50,28 @@ function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((
  */
 export function developmentLogStream (destination: NodeJS.WritableStream | number = 1, colorize = process.stdout.isTTY): NodeJS.WritableStream {
   return pretty({ destination, colorize, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+}
+
+/**
+ * Closes a new connection at once when its peer address already holds `cap` of them. The counts are
+ * this process's own sockets, so a second instance keeps its own: nothing to share.
+ */
+export function capConnectionsPerAddress (server: Server, cap: number): void {
+  const held = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? ''
+    const count = held.get(address) ?? 0
+    if (count >= cap) {
+      socket.destroy()
+      return
+    }
+    held.set(address, count + 1)
+    socket.once('close', () => {
+      const left = (held.get(address) ?? 1) - 1
+      if (left <= 0) held.delete(address)
+      else held.set(address, left)
+    })
+  })
 }
 
 export function serverOptions (
@@ -78,6 +108,8 @@ export function serverOptions (
       }, handler)
       server.setTimeout(limits.connectionTimeoutMs)
       server.maxConnections = limits.maxConnections
+      const direct = (config.trustProxy ?? false) === false
+      capConnectionsPerAddress(server, direct ? limits.maxConnectionsPerAddress : limits.maxConnections)
       return server
     },
     connectionTimeout: limits.connectionTimeoutMs,
@@ -86,6 +118,8 @@ export function serverOptions (
     return503OnClosing: true,
     // Parser refusals answered in the contract's shape, logged without the raw bytes (client-error.ts).
     clientErrorHandler,
+    // The router's refusals (a path parameter over 200 characters: 414) in the same shape, no path quoted.
+    frameworkErrors: frameworkErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   }

@@ -11,6 +11,7 @@ import { prepareDevEnvironment, type DevEnvironment } from './dev-environment.js
 import { serverOptions } from './server-options.js'
 import { createDynamoClients } from './store/dynamodb-client.js'
 import { ensureTable } from './store/table.js'
+import { waitForStore } from './store/wait-for-store.js'
 import { shutdownTracing } from './telemetry/tracing.js'
 
 async function main (): Promise<void> {
@@ -22,8 +23,11 @@ async function main (): Promise<void> {
     config = loadConfig(dev?.env ?? process.env, { sandboxed: dev?.sandboxed })
   } catch (err) {
     await dev?.embedded?.stop()
-    const message = err instanceof ConfigError ? err.message : `start-up failed: ${(err as Error).message}`
-    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), msg: message })}\n`)
+    // A configuration error is one line naming variables (never values); anything else keeps its stack.
+    const line = err instanceof ConfigError
+      ? { level: 60, time: Date.now(), msg: err.message }
+      : { level: 60, time: Date.now(), err: startupError(err), msg: `start-up failed: ${startupError(err).message}` }
+    process.stderr.write(`${JSON.stringify(line)}\n`)
     process.exit(1)
   }
 
@@ -45,12 +49,15 @@ async function main (): Promise<void> {
     // The spans of the last requests and runs, flushed (2 s at most: a hung collector holds nothing up).
     await shutdownTracing()
   })
+  // A signal during start-up (the store wait) ends the wait at once; the grace handler then exits.
+  const starting = new AbortController()
   let firstSignalAtMs: number | undefined
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (firstSignalAtMs === undefined) {
         firstSignalAtMs = Date.now()
         server.log.info({ signal }, 'shutting down')
+        starting.abort()
         grace.close()
         return
       }
@@ -67,7 +74,12 @@ async function main (): Promise<void> {
     if (config.aws.dynamodbEndpoint !== undefined) {
       const { client } = createDynamoClients({ region: config.aws.region, endpoint: config.aws.dynamodbEndpoint })
       try {
-        const { created } = await ensureTable(client, config.tokensTable)
+        // DynamoDB Local may still be starting (compose, a fresh `docker run`): wait up to STORE_WAIT_MS.
+        const { created } = await waitForStore(async () => await ensureTable(client, config.tokensTable), {
+          waitMs: config.storeWaitMs,
+          signal: starting.signal,
+          onRetry: ({ attempt, retryInMs, error }) => { server.log.info({ attempt, retryInMs, error, waitMs: config.storeWaitMs }, 'store not answering yet; trying again') }
+        })
         server.log.info({ table: config.tokensTable, created }, 'table ready')
       } finally {
         client.destroy()
@@ -82,11 +94,25 @@ async function main (): Promise<void> {
       process.stdout.write(`\n${banner.join('\n')}\n\n`)
     }
   } catch (err) {
-    server.log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'start-up failed')
+    // Stopped by a signal while waiting: the grace handler is closing and exits 0.
+    if (starting.signal.aborted) return
+    const error = startupError(err)
+    server.log.fatal({ err: error }, `start-up failed: ${error.message}`)
     await server.close()
     await dev?.embedded?.stop()
     process.exit(1)
   }
+}
+
+/**
+ * The error as pino's serializer logs it (type, message, stack, cause): a thrown non-Error becomes one,
+ * and an AggregateError (a refused dual-stack connect) gets its inner messages as its message.
+ */
+function startupError (err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(String(err))
+  const inner = (err as { errors?: unknown }).errors
+  if (err.message === '' && Array.isArray(inner)) err.message = inner.map((e) => e instanceof Error ? e.message : String(e)).join('; ')
+  return err
 }
 
 await main()

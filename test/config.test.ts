@@ -1,9 +1,11 @@
 // loadConfig: one error naming every bad variable and no value, defaults, not_configured platforms,
 // the lapse rule, production rules, encryption keys and secret lists; .env.example covers ENV_SCHEMA.
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { ConfigError, ENV_SCHEMA, loadConfig } from '../src/config.js'
 import { PLATFORM_SPECS } from '../src/platforms/registry.js'
+import { secretWeakness, unpredictableChars } from '../src/secret-strength.js'
 import { generateEncryptionKey } from '../src/store/crypto.js'
 import { renderConfigTable, renderEnvExample, TABLE_BEGIN, TABLE_END, withConfigTable } from '../scripts/write-env-example.js'
 import { testEnv, type Env } from './helper.js'
@@ -176,12 +178,17 @@ t.test('webhooks: whsec_ secrets (several), required with the URL, https outside
 
 t.test('the lapse rule: a window shorter than interval + run budget is raised, with a warning naming the platform', async (t) => {
   const config = loadConfig(testEnv())
-  // The runbook's reddit window (20 min) under a 30 min schedule + 4 min budget.
+  // Defaults never warn: reddit's default window is the lapse margin itself (30 min schedule + 4 min budget).
   t.equal(config.platforms.reddit.refreshWindowMs, 34 * 60_000)
   t.equal(config.platforms.tiktok.refreshWindowMs, 12 * 3_600_000, 'a long enough window is kept')
   t.equal(config.platforms.instagram.refreshWindowMs, 7 * 86_400_000)
-  t.equal(config.warnings.filter((w) => w.includes('window')).length, 1)
-  t.match(config.warnings.find((w) => w.includes('window')), /^reddit: /)
+  t.same(config.warnings.filter((w) => w.includes('window')), [], 'no window warning with the defaults')
+
+  // The runbook's reddit window (20 min), set by an operator: raised to 34 min, and said so.
+  const runbook = loadConfig(testEnv({ REDDIT_REFRESH_WINDOW_MS: String(20 * 60_000) }))
+  t.equal(runbook.platforms.reddit.refreshWindowMs, 34 * 60_000)
+  t.equal(runbook.warnings.filter((w) => w.includes('window')).length, 1)
+  t.match(runbook.warnings.find((w) => w.includes('window')), /^reddit: refresh window 1200000 ms is shorter than/)
 
   const quiet = loadConfig(testEnv({ REDDIT_REFRESH_WINDOW_MS: String(40 * 60_000) }))
   t.equal(quiet.platforms.reddit.refreshWindowMs, 40 * 60_000)
@@ -280,7 +287,7 @@ t.test('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; anyt
 // Regression (issue 14): a one-character CRON_SECRET only warned and an all-zero key was accepted.
 t.test('production refuses weak secrets and plain-http URLs in one error naming each, never a value', async (t) => {
   const prod = { NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client' }
-  t.ok(loadConfig(testEnv({ ...prod, CRON_SECRET: 'c'.repeat(0) + 'CronSecret-0123456789-abcdefghijk', INTERNAL_API_KEY: 'InternalKey-0123456789-abcdefghijk' })), 'strong secrets pass')
+  t.ok(loadConfig(testEnv({ ...prod, COOKIE_SECRET: randomBytes(32).toString('base64url'), CRON_SECRET: randomBytes(24).toString('base64url'), INTERNAL_API_KEY: randomBytes(24).toString('base64url') })), 'generated secrets pass')
   const zeroKey = `k1:${Buffer.alloc(32).toString('base64')}`
   const err = configError(t, testEnv({
     ...prod,
@@ -304,4 +311,34 @@ t.test('production refuses weak secrets and plain-http URLs in one error naming 
   t.ok(loadConfig(testEnv({ ...prod, APP_URL: 'http://localhost:3000', REDDIT_TOKEN_URL: 'http://127.0.0.1:9/token', COGNITO_ISSUER: 'http://[::1]:9229/pool' })))
   const dev = loadConfig(testEnv({ CRON_SECRET: 'x', TOKEN_ENCRYPTION_KEY: zeroKey, APP_URL: 'http://huntaze.example' }))
   t.ok(dev.warnings.some((w) => w.startsWith('CRON_SECRET ')) && dev.warnings.some((w) => w.startsWith('TOKEN_ENCRYPTION_KEY ')), 'warned outside production')
+})
+
+// Security review (issue 18): length and distinct characters let sequences, repeats and words through.
+t.test('production refuses predictable secrets: sequences, repeats, dictionary words', async (t) => {
+  const prod = { NODE_ENV: 'production', COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', COGNITO_CLIENT_ID: 'client', COOKIE_SECRET: randomBytes(32).toString('base64url'), CRON_SECRET: randomBytes(24).toString('base64url') }
+  for (const weak of [
+    '0123456789'.repeat(4),
+    'password1234567890password1234567890',
+    'abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ',
+    'qwertyuiopasdfghjklzxcvbnm-secret-2026',
+    'internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ',
+    `${randomBytes(6).toString('hex')}`.repeat(3)
+  ]) {
+    t.ok(secretWeakness(weak) !== undefined, `weak: ${weak}`)
+    const err = configError(t, testEnv({ ...prod, INTERNAL_API_KEY: weak }))
+    t.same([...err.variables], ['INTERNAL_API_KEY'], weak)
+    t.match(err.message, /INTERNAL_API_KEY \(holds a (predictable|low-entropy) secret/)
+    t.notOk(err.message.includes(weak), 'not echoed')
+  }
+  // What generators make passes, every time (the check is not luck): base64url, base64 and hex keys.
+  for (let i = 0; i < 500; i++) {
+    for (const generated of [randomBytes(24).toString('base64url'), randomBytes(32).toString('base64'), randomBytes(32).toString('hex')]) {
+      if (secretWeakness(generated) !== undefined) t.fail(`a generated secret was refused: ${secretWeakness(generated) ?? ''}`)
+    }
+  }
+  t.ok(unpredictableChars(randomBytes(24).toString('base64url')) >= 20)
+  t.equal(unpredictableChars('0123456789'.repeat(4)), 3, 'a run and two repeats')
+  t.equal(unpredictableChars('password1234567890password1234567890'), 4, 'a word, a run, a digit, a repeat')
+  // Outside production the same value is a warning, as every weak secret is.
+  t.ok(loadConfig(testEnv({ INTERNAL_API_KEY: '0123456789'.repeat(4) })).warnings.some((w) => w.startsWith('INTERNAL_API_KEY ')))
 })

@@ -32,8 +32,8 @@ export function testEnv (overrides: Env = {}): Env {
     TOKENS_TABLE: 'test-tokens',
     COOKIE_SECRET: randomBytes(32).toString('base64url'),
     TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-    CRON_SECRET: 'cron-secret-0123456789abcdef-0123456',
-    INTERNAL_API_KEY: 'internal-key-0123456789abcdef-012345',
+    CRON_SECRET: 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc',
+    INTERNAL_API_KEY: 'internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ',
     APP_URL: 'https://app.example.test'
   }
   for (const [name, value] of Object.entries(overrides)) {

@@ -1,6 +1,6 @@
 // The real process in production mode (`npm start`, `node --import tsx src/server.ts`): serving on a
 // given store, a clean SIGTERM through npm, and the one-line configuration error.
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
 import { createDynamoClients } from '../src/store/dynamodb-client.js'
@@ -14,10 +14,10 @@ const productionEnv = (table: string): Env => ({
   NODE_ENV: 'production',
   DYNAMODB_ENDPOINT: dynamoEndpoint(),
   TOKENS_TABLE: table,
-  COOKIE_SECRET: `${CANARY}-cookie-secret-0123456789abcdef`,
+  COOKIE_SECRET: `${CANARY}-${randomBytes(24).toString('base64url')}`,
   TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-  CRON_SECRET: `${CANARY}-cron-secret-0123456789abcdef`,
-  INTERNAL_API_KEY: `${CANARY}-internal-key-0123456789abcdef`,
+  CRON_SECRET: `${CANARY}-${randomBytes(24).toString('base64url')}`,
+  INTERNAL_API_KEY: `${CANARY}-${randomBytes(24).toString('base64url')}`,
   APP_URL: 'https://app.example.test',
   COGNITO_USER_POOL_ID: 'us-east-1_Test123',
   COGNITO_CLIENT_ID: 'test-client'

@@ -24,6 +24,7 @@ const SERVICE_SCHEMA = {
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'AWS region of the DynamoDB table (and of KMS, unless TOKEN_KMS_KEY_ID is an ARN)' }),
   DYNAMODB_ENDPOINT: Type.Optional(HttpUrl('DynamoDB endpoint (DynamoDB Local, compose); unset = AWS itself, or the embedded DynamoDB Local under `npm start` outside production')),
   TOKENS_TABLE: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', default: DEFAULT_TABLE_NAME, description: 'DynamoDB table name' }),
+  STORE_WAIT_MS: Int(30_000, 'at start, how long to keep trying a DynamoDB endpoint that does not answer yet (DYNAMODB_ENDPOINT: compose, DynamoDB Local), with backoff and one log line per attempt, before failing', 0),
   LOCAL_DATA_DIR: Type.Optional(Str('outside production only: directory for the embedded DynamoDB Local data and the generated development secrets (default .data)')),
   CRON_SECRET: Type.Optional(Type.String({ description: 'comma-separated secrets accepted by the cron routes (x-cron-secret or Bearer); unset = cron answers 503 cron_disabled' })),
   INTERNAL_API_KEY: Type.Optional(Type.String({ description: 'comma-separated Bearer keys of the internal token route; unset = that route refuses everyone; must differ from CRON_SECRET' })),

@@ -20,7 +20,10 @@ export const redditSpec = {
     api: 'https://oauth.reddit.com'
   },
   defaultScopes: ['identity'],
-  defaultRefreshWindowMs: 20 * MINUTE_MS,
+  // Tokens live 1 h. The cron runs every 30 min and a run may last 4 min: a token must be refreshed when
+  // it expires within 34 min (REFRESH_INTERVAL_MS + REFRESH_RUN_BUDGET_MS), or it can lapse between two
+  // runs. The default is that margin, so a default start raises nothing and warns about nothing.
+  defaultRefreshWindowMs: 34 * MINUTE_MS,
   defaultRefreshConcurrency: 4,
   requestsPerMinute: 100
 } as const satisfies PlatformSpec

@@ -4,6 +4,8 @@
 // the control switch holds; POST /sandbox/<platform>/fail-next sets that switch from a form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { allowedCrossSite } from '../auth/cross-site.js'
+import { ERROR_CODES, HttpError } from '../errors.js'
 import type { PlatformName } from '../platforms/registry.js'
 import { consentPage, consentPageCsp } from './consent-page.js'
 import { isSandboxFailure, type SandboxHub } from './control.js'
@@ -57,6 +59,16 @@ export default async function sandboxRoutes (app: FastifyInstance, opts: Sandbox
   // The wire reads bodies itself (form or not), as the providers receive them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => { done(null, body) })
+  // Another site's page must not drive the sandbox (queue a failure, answer a consent page): a POST
+  // from a browser must come from the app or the sandbox's own pages, as the /dev console's forms must
+  // (auth/cross-site.ts). The service's own calls to the token endpoints send neither Origin nor fetch
+  // metadata and go on; an Authorization header exempts nothing (a form cannot send one anyway).
+  const origins = [opts.appUrl, ...opts.hub.platforms.map((platform) => opts.hub.provider(platform).redirectUri)]
+  app.addHook('onRequest', async (request) => {
+    const header = (name: string): string | undefined => typeof request.headers[name] === 'string' ? request.headers[name] : undefined
+    const seen = { method: request.method, origin: header('origin'), secFetchSite: header('sec-fetch-site') }
+    if (!origins.some((url) => allowedCrossSite(seen, url))) throw new HttpError(403, ERROR_CODES.crossSiteRequest)
+  })
   for (const platform of opts.hub.platforms) platformRoutes(app, platform, opts.hub.provider(platform), opts)
 }
 

@@ -70,7 +70,13 @@ export function createLock ({ doc, table, leaseMs, now = Date.now }: LockOptions
       const nowMs = now()
       const command = new UpdateCommand(acquireLockParams(table, runId, nowMs, leaseMs))
       const sent = await conditionalWrite('UpdateItem', () => doc.send(command, abortSignal === undefined ? {} : { abortSignal }))
-      return sent.applied ? { acquired: true, runId, expiresAtMs: nowMs + leaseMs } : { acquired: false, ...holderOf(sent.item) }
+      if (sent.applied) return { acquired: true, runId, expiresAtMs: nowMs + leaseMs }
+      const holder = holderOf(sent.item)
+      // The holder is this very call: the SDK sent the write again after a timeout on a slow store, and
+      // the first attempt had landed (runIds are fresh UUIDs). Seen under load in scripts/test-compose.sh,
+      // where the run skipped itself, "locked" by its own runId, until the lease ran out.
+      if (holder.heldBy === runId) return { acquired: true, runId, expiresAtMs: holder.expiresAtMs ?? nowMs + leaseMs }
+      return { acquired: false, ...holder }
     },
 
     async release (runId, summary) {

@@ -4,7 +4,7 @@
 // (`node dist/server.js`, NODE_ENV=production) against DynamoDB Local; the compose file's wiring and
 // its development env file (made by scripts/make-dev-env.sh) accepted by loadConfig.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
@@ -51,6 +51,21 @@ t.test('the Dockerfile lints clean and builds what production needs', async (t) 
   t.match(image, limit, 'the image sets a V8 heap limit')
   t.equal(scripts.start?.match(limit)?.[1], image.match(limit)?.[1], 'npm start: the same limit')
   t.equal(scripts.bench?.match(limit)?.[1], image.match(limit)?.[1], 'npm run bench: the same limit')
+  // Lean: no install script runs in any stage, and what production installs holds no second Node, no
+  // tsx/esbuild, no TypeScript (scripts/test-compose.sh measures the image: at most 60 MB above its base).
+  t.match(text, /^RUN npm ci --omit=dev --ignore-scripts /m, 'production dependencies without install scripts')
+  t.match(text, /^RUN npm ci --no-audit --no-fund --ignore-scripts$/m, 'the build stage runs no install script either')
+  const manifest = JSON.parse(read('package.json')) as { dependencies: Record<string, string>, devDependencies: Record<string, string>, allowScripts: Record<string, boolean> }
+  for (const name of ['node', 'tsx', 'esbuild', 'typescript']) t.notOk(name in manifest.dependencies, `${name} is not a production dependency`)
+  t.ok('node' in manifest.devDependencies && 'tsx' in manifest.devDependencies, 'npm start and npm test still bring Node 24 and tsx')
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean, hasInstallScript?: boolean }> }
+  const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript === true).map(([path]) => path.replace(/^.*node_modules\//, ''))
+  t.ok(scripted.length > 0, `install scripts in the lockfile: ${scripted.join(', ')}`)
+  for (const name of scripted) {
+    t.equal(lock.packages[`node_modules/${name}`]?.dev, true, `${name} (install script) is dev-only`)
+    t.equal(manifest.allowScripts[name], true, `${name} is declared in allowScripts (npm ci prints no install-script warning)`)
+  }
+  t.match(read('scripts/amplify-bundle.sh'), /npm ci --omit=dev --ignore-scripts /, 'the Amplify bundle is as lean')
   const ignore = read('.dockerignore').split('\n')
   for (const entry of ['.git', 'node_modules', '.data', '.env', 'dist', 'test']) t.ok(ignore.includes(entry), `.dockerignore: ${entry}`)
 })
@@ -111,10 +126,10 @@ t.test('the production build: dist/server.js, production imports only, starts wi
       AWS_REGION: 'us-east-1',
       DYNAMODB_ENDPOINT: dynamoEndpoint(),
       TOKENS_TABLE: table,
-      COOKIE_SECRET: 'cookie-secret-0123456789abcdef0123456789',
+      COOKIE_SECRET: randomBytes(32).toString('base64url'),
       TOKEN_ENCRYPTION_KEY: generateEncryptionKey('k1'),
-      CRON_SECRET: 'cron-secret-0123456789abcdefghijklmn',
-      INTERNAL_API_KEY: 'internal-key-0123456789abcdefghijklm',
+      CRON_SECRET: randomBytes(24).toString('base64url'),
+      INTERNAL_API_KEY: randomBytes(24).toString('base64url'),
       APP_URL: 'https://huntaze.example',
       COGNITO_USER_POOL_ID: 'us-east-1_Smoke1',
       COGNITO_CLIENT_ID: 'smoke-client'
@@ -155,12 +170,18 @@ t.test('docker-compose.yml wires the service to DynamoDB Local with an uncommitt
   t.match(dynamodb, { image: /^amazon\/dynamodb-local:/ })
   t.match(app, {
     build: { context: '.', dockerfile: 'Dockerfile' },
-    depends_on: { dynamodb: {} },
+    // The long form, which compose v1.29 and v2 both accept: the service starts once DynamoDB answers.
+    depends_on: { dynamodb: { condition: 'service_healthy' } },
     restart: 'on-failure',
     env_file: ['docker/dev.env'],
-    environment: { DYNAMODB_ENDPOINT: 'http://dynamodb:8000', NODE_ENV: 'development' }
+    environment: { DYNAMODB_ENDPOINT: 'http://dynamodb:8000', NODE_ENV: 'development' },
+    read_only: true,
+    tmpfs: ['/app/.data:uid=1000,gid=1000,mode=0700', '/tmp']
   })
   t.match(app?.healthcheck, { test: ['CMD', 'node', '-e', /\/readyz/] })
+  t.match(dynamodb, { healthcheck: { test: ['CMD-SHELL', /curl .*8000/], interval: String } })
+  // The second instance: the same image and store, its own port, started only when asked for.
+  t.match(doc.services['oauth-refresher-2'], { image: app?.image, profiles: ['second'], depends_on: { dynamodb: { condition: 'service_healthy' } }, read_only: true, environment: { DYNAMODB_ENDPOINT: 'http://dynamodb:8000' } })
   const ignored = spawnSync('git', ['check-ignore', '-q', 'docker/dev.env'], { cwd: ROOT })
   t.equal(ignored.status, 0, 'docker/dev.env is git-ignored')
   t.equal(execFileSync('git', ['ls-files', 'docker/dev.env'], { cwd: ROOT, encoding: 'utf8' }), '', 'and not committed')
@@ -181,5 +202,5 @@ t.test('docker-compose.yml wires the service to DynamoDB Local with an uncommitt
   // Compose runs development mode, whose default HOST is loopback: unreachable through the port mapping.
   t.equal(config.host, '0.0.0.0', 'compose sets HOST so the published port reaches the service')
   t.equal(config.cronSecrets.length, 1)
-  t.same(config.warnings.filter((w) => /shorter than 16/.test(w)), [], 'no weak-secret warning')
+  t.same(config.warnings, [], 'a start with the compose defaults warns about nothing')
 })

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import t from 'tap'
 import { reservePort, startDevApp } from '../helpers/dev-app.js'
+import { withSystemTool } from '../helpers/system-tool.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const PLATFORMS = ['instagram', 'tiktok', 'reddit', 'threads'] as const
@@ -21,10 +22,7 @@ const ROTATING = ['tiktok', 'reddit'] as const
 const row = (platform: string): string => `tr[data-platform="${platform}"]`
 
 t.test('a developer drives /dev in Chromium: sign in, connect every platform, rotate, fail, needs_reauth, reconnect, disconnect', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.fail(`no Chromium at ${CHROMIUM}: apt-get install chromium`)
-    return
-  }
+  if (!withSystemTool(t, { name: 'Chromium', present: existsSync(CHROMIUM), why: `the browser check needs Debian's Chromium at ${CHROMIUM}` })) return
   // Tokens of five minutes: inside every refresh window, so each run refreshes (and rotates) them.
   const { baseUrl } = await startDevApp(t, await reservePort(), { SANDBOX_TOKEN_LIFETIME_SEC: '300' }, { sandbox: true })
 

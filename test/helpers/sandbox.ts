@@ -16,7 +16,7 @@ import { manualClock, type ManualClock } from './refresh.js'
 import { freePort } from './server-process.js'
 
 export const APP_URL = 'https://app.example.test'
-export const CRON_HEADERS = { 'x-cron-secret': 'cron-secret-0123456789abcdef-0123456' }
+export const CRON_HEADERS = { 'x-cron-secret': 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc' }
 
 export interface SandboxedService {
   readonly app: FastifyInstance

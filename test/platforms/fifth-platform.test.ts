@@ -61,7 +61,7 @@ const acmeModule = defineCodeGrantPlatform({
 const modules = [...PLATFORM_MODULES, acmeModule]
 const logs = new LogCapture()
 const service = await startSandboxedService(t, { logs, platformModules: modules })
-const INTERNAL = { authorization: 'Bearer internal-key-0123456789abcdef-012345' }
+const INTERNAL = { authorization: 'Bearer internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ' }
 
 t.test('the fifth platform is configured from its spec and sandboxed like the others', async (t) => {
   t.ok(service.config.sandbox.platforms.includes('acme' as never), 'sandboxed')

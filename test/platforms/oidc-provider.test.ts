@@ -25,8 +25,8 @@ import { Browser, callback, startFlow } from '../helpers/connect-flow.js'
 
 const REDIRECT_URI = 'https://app.example.test/api/auth/oidc/callback'
 const CLIENT = { id: 'refresherclient01', secret: 'refresherSecret0123456789abcdef0123' }
-const CRON = { 'x-cron-secret': 'cron-secret-0123456789abcdef-0123456' }
-const INTERNAL = { authorization: 'Bearer internal-key-0123456789abcdef-012345' }
+const CRON = { 'x-cron-secret': 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc' }
+const INTERNAL = { authorization: 'Bearer internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ' }
 
 // The provider, on a free port: its issuer is its origin.
 const server = createServer()

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createSecretMatcher } from '../../src/plugins/cron-guard.js'
 import { buildApp, createTestTable, LogCapture } from '../helper.js'
 
-const SECRET = 'cron-secret-0123456789abcdef-0123456'
+const SECRET = 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc'
 const UNAUTHORIZED = { ok: false, error: 'unauthorized' }
 
 t.test('createSecretMatcher compares whole secrets, any of a rotation list', async (t) => {

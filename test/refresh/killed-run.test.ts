@@ -15,7 +15,7 @@ import { buildApp, createTestTable, testEnv } from '../helper.js'
 import { manualClock, seedTokens, waitFor } from '../helpers/refresh.js'
 import { CHILD_ENV_BASE } from '../helpers/child-env.js'
 
-const SECRET = 'cron-secret-0123456789abcdef-0123456'
+const SECRET = 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc'
 const headers = { 'x-cron-secret': SECRET }
 
 /** The real app in a child process, listening on a free port; resolves with its URL. */

@@ -7,7 +7,7 @@ import { createTokenStore } from '../../src/store/token-store.js'
 import { buildApp, createTestTable, LogCapture, testConfig, type Env, type TestTable } from '../helper.js'
 import { manualClock, seedTokens, waitFor } from '../helpers/refresh.js'
 
-const SECRET = 'cron-secret-0123456789abcdef-0123456'
+const SECRET = 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc'
 const headers = { 'x-cron-secret': SECRET }
 const MINUTE = 60_000
 

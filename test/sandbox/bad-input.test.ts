@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer'
 import t from 'tap'
 import type { PlatformName } from '../../src/platforms/registry.js'
-import { consentForm, startSandboxedService } from '../helpers/sandbox.js'
+import { APP_URL, consentForm, startSandboxedService } from '../helpers/sandbox.js'
 
 const service = await startSandboxedService(t)
 const { baseUrl, config } = service
@@ -106,4 +106,34 @@ t.test('TikTok: a plain PKCE method is refused at the authorize step, as TikTok 
   const res = await fetch(authorizeUrl('tiktok', { code_challenge: 'abc', code_challenge_method: 'plain' }), { redirect: 'manual' })
   t.equal(res.status, 400)
   t.equal(await res.text(), 'unsupported code_challenge_method')
+})
+
+t.test('the sandbox refuses cross-site POSTs, as the /dev console does: a visited page cannot queue a failure', async (t) => {
+  const failNext = async (headers: Record<string, string>): Promise<Response> => await fetch(`${baseUrl}/sandbox/reddit/fail-next`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ kind: 'server_error' })
+  })
+  for (const headers of [
+    { origin: 'https://evil.example' },
+    { 'sec-fetch-site': 'cross-site' },
+    { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', authorization: 'Bearer anything' },
+    { origin: 'null' }
+  ]) {
+    const res = await failNext(headers)
+    t.equal(res.status, 403, JSON.stringify(headers))
+    t.same(await res.json(), { ok: false, error: 'cross_site_request' }, 'the contract\'s error shape')
+  }
+  // Nothing was queued: the next refresh at the sandbox succeeds (cronRun refreshes through it later).
+  const url = authorizeUrl('reddit')
+  const { action, fields } = consentForm(await (await fetch(url)).text())
+  const consent = await fetch(new URL(action, url), { method: 'POST', redirect: 'manual', headers: { origin: 'https://evil.example' }, body: new URLSearchParams({ ...fields, decision: 'allow' }) })
+  t.equal(consent.status, 403, 'a consent answered from another site is refused')
+  t.equal(consent.headers.get('location'), null)
+
+  // The sandbox's own page (same origin), the app, and a client that sends no fetch metadata go on.
+  t.equal((await failNext({ origin: new URL(baseUrl).origin, 'sec-fetch-site': 'same-origin' })).status, 204)
+  t.equal((await failNext({ origin: new URL(APP_URL).origin })).status, 204)
+  t.equal((await failNext({})).status, 204, 'curl, scripts: no Origin, no Sec-Fetch-Site')
+  t.equal(consentForm(await (await fetch(url)).text()).action, action, 'GET pages are not concerned')
 })

@@ -89,3 +89,13 @@ t.test('a store that does not answer: acquire throws StoreUnavailableError', asy
   await t.rejects(lock.acquire('run-z'), { name: 'StoreUnavailableError', code: 'store_unavailable' })
   await t.rejects(lock.status(), { name: 'StoreUnavailableError' })
 })
+
+t.test('an acquire the SDK retried after its first attempt landed: the caller holds the lock, not "locked by itself"', async (t) => {
+  const table = await createTestTable(t, 'lock-retry')
+  const nowMs = 1_800_000_000_000
+  const lock = createLock({ doc: table.dynamo.doc, table: table.name, leaseMs: 60_000, now: () => nowMs })
+  t.match(await lock.acquire('run-1'), { acquired: true, runId: 'run-1' })
+  // The same write again, as the SDK's retry sends it: the condition fails on the item run-1 wrote.
+  t.same(await lock.acquire('run-1'), { acquired: true, runId: 'run-1', expiresAtMs: nowMs + 60_000 })
+  t.match(await lock.acquire('run-2'), { acquired: false, heldBy: 'run-1' }, 'another run is still refused')
+})
