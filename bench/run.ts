@@ -2,10 +2,11 @@
 // Prints `name: value` lines: refresh_throughput_ratio, ddb_reads_per_due_token, cron_answer_ms
 // (10,000 due tokens, 100 ms provider latency), the HTTP figures (status_vs_store_floor_ratio,
 // internal_vs_store_floor_ratio, internal_token_p99_ms), webhook_drain_per_s, otel_overhead_ratio
-// (bench/otel-overhead.ts, runnable alone), rss_growth_mb_100k (a pass over 100,000), and the fleet
+// (bench/otel-overhead.ts, runnable alone), rss_growth_mb_100k (a pass over 100,000), the provider API
+// proxy's (bench/proxy.ts): proxy_vs_direct_ratio, proxy_p99_ms, proxy_rss_growth_mb, and the fleet
 // figures (bench/fleet.ts): pass_speedup_2_instances, fleet_cap_ratio, budget_ddb_units_per_call.
 // Arguments pick figures: `npm run bench -- fleet_cap_ratio` runs that one alone; `-- fleet` the three
-// fleet figures; none, all of them.
+// fleet figures, `-- proxy` the proxy's three; none, all of them.
 // Not a test: the figures and the command that produced them go in docs/performance.md.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -28,6 +29,7 @@ import { ensureTable } from '../src/store/table.js'
 import { budgetUnitsPerCall, fleetCapRatio, passSpeedup } from './fleet.js'
 import { internalVsStoreFloor, statusVsStoreFloor } from './http-floor.js'
 import { otelOverhead } from './otel-overhead.js'
+import { proxyFigures } from './proxy.js'
 import { seedDue, type SeedGrant } from './seed.js'
 import { webhookDrain } from './webhook-drain.js'
 
@@ -42,10 +44,12 @@ const LATENCY_MS = 100
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const SECRET = randomUUID()
 const FLEET_FIGURES = ['pass_speedup_2_instances', 'fleet_cap_ratio', 'budget_ddb_units_per_call'] as const
-const picked = new Set(process.argv.slice(2).flatMap((a) => a === 'fleet' ? [...FLEET_FIGURES] : [a]))
+/** Measured together by bench/proxy.ts: asking for one runs the three. */
+const PROXY_FIGURES = ['proxy_vs_direct_ratio', 'proxy_p99_ms', 'proxy_rss_growth_mb'] as const
+const picked = new Set(process.argv.slice(2).flatMap((a) => a === 'fleet' ? [...FLEET_FIGURES] : (a === 'proxy' || (PROXY_FIGURES as readonly string[]).includes(a)) ? [...PROXY_FIGURES] : [a]))
 const wants = (figure: string): boolean => picked.size === 0 || picked.has(figure)
 /** The figures measured before the fleet's: one run of all or none of them (they share their tables). */
-const RUN_SINGLE_INSTANCE_FIGURES = picked.size === 0 || [...picked].some((f) => !(FLEET_FIGURES as readonly string[]).includes(f))
+const RUN_SINGLE_INSTANCE_FIGURES = picked.size === 0 || [...picked].some((f) => !([...FLEET_FIGURES, ...PROXY_FIGURES] as readonly string[]).includes(f))
 const MIN = 60_000
 
 setFlagsFromString('--expose-gc')
@@ -195,6 +199,17 @@ async function seededTable (grants: SeedGrant[], idle = 0): Promise<string> {
   log(`seeded ${grants.length} due + ${idle} not due tokens in ${Math.round(performance.now() - t0)} ms`)
   return table
 }
+/** The provider API proxy's three figures (bench/proxy.ts). */
+async function proxySection (): Promise<void> {
+  log(`load before the proxy figures: ${loadAverage()}`)
+  const figures = await proxyFigures({ endpoint, table: newTable(), cipher, encryptionKey, gc })
+  log(`proxy: ${JSON.stringify(figures.proxy)}; direct: ${JSON.stringify(figures.direct)}; ${figures.users} users cycled, fake API latency ${figures.latencyMs} ms`)
+  log(`proxy uploads: 2 × 50 concurrent × 1 MiB, statuses ${JSON.stringify(figures.uploadStatuses)}; rss ${figures.rssBeforeMb.toFixed(1)} MB before, peak ${figures.rssPeakMb.toFixed(1)} MB`)
+  process.stdout.write(`proxy_vs_direct_ratio: ${(figures.proxy.reqPerSec / figures.direct.reqPerSec).toFixed(3)}\n`)
+  process.stdout.write(`proxy_p99_ms: ${figures.proxy.p99Ms}\n`)
+  process.stdout.write(`proxy_rss_growth_mb: ${(figures.rssPeakMb - figures.rssBeforeMb).toFixed(1)}\n`)
+}
+
 try {
   // The fleet figures, side by side in this run (bench/fleet.ts).
   const fleet = { endpoint, cipher, encryptionKey, newTable }
@@ -207,6 +222,7 @@ try {
     log(`load before pass_speedup_2_instances: ${loadAverage()}`)
     process.stdout.write(`pass_speedup_2_instances: ${(await passSpeedup(fleet, Number(process.env.BENCH_SPEEDUP_TOKENS ?? 10_000))).toFixed(3)}\n`)
   }
+  if (wants('proxy_vs_direct_ratio')) await proxySection()
   if (provider === undefined) throw new Skip()
   // 0. Warm-up, not measured.
   if (WARMUP > 0) {
@@ -263,7 +279,10 @@ try {
   log(`webhook drain: ${drain.events} events written in ${Math.round(drain.writeMs)} ms, drained in ${Math.round(drain.drainMs)} ms; ${drain.deliveries} deliveries of ${drain.uniqueIds} webhook-ids`)
   process.stdout.write(`webhook_drain_per_s: ${(drain.events / (drain.drainMs / 1000)).toFixed(1)}\n`)
 
-  // 1e. /api/platforms/status on the real server process, tracing on (exporting to a local OTLP receiver) ÷ off.
+  // 1e. The provider API proxy: proxied ÷ direct calls, its p99, RSS under 50 concurrent 1 MiB uploads.
+  await proxySection()
+
+  // 1f. /api/platforms/status on the real server process, tracing on (exporting to a local OTLP receiver) ÷ off.
   log(`load before the tracing overhead: ${loadAverage()}`)
   const otel = await otelOverhead({ endpoint, table: newTable(), encryptionKey })
   log(`tracing off: ${JSON.stringify(otel.off)}; on: ${JSON.stringify(otel.on)}; ${otel.exports} OTLP exports, ${otel.exportedBytes} bytes`)

@@ -13,6 +13,7 @@ import refreshRunnerPlugin from './plugins/refresh-runner.js'
 import runLockPlugin from './plugins/run-lock.js'
 import storePlugin from './plugins/store.js'
 import tokenHandoutPlugin from './plugins/token-handout.js'
+import apiProxyPlugin from './plugins/api-proxy.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import authRoutes from './routes/auth.js'
 import cronRoutes from './routes/cron.js'
@@ -63,6 +64,7 @@ export default async function app (instance: FastifyInstance, opts: AppOptions):
   await instance.register(runLockPlugin)
   await instance.register(refreshRunnerPlugin)
   await instance.register(tokenHandoutPlugin)
+  await instance.register(apiProxyPlugin)
   // Connection events: each instance delivers what the outbox holds.
   await instance.register(webhooksPlugin, opts.webhooks ?? {})
   // Signed cookies (the connect flow's browser binding) and the Amplify session cookies identity reads.

@@ -63,6 +63,8 @@ export interface Config {
     readonly lockLeaseMs: number
   }
   /** `secrets` are the whsec_ strings as configured (a receiver verifies with the same string). */
+  /** The provider API proxy's caps (bytes). */
+  readonly proxy: { readonly maxBodyBytes: number, readonly maxAnswerBytes: number }
   readonly reauthWebhook: { readonly url?: string | undefined, readonly secrets: readonly string[] }
   readonly platforms: Readonly<Record<PlatformName, PlatformConfig>>
   /** The development sandbox (docs/sandbox.md): never enabled in production. */
@@ -169,6 +171,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>, o
       claimLeaseMs: claimLeaseMs(num('PROVIDER_TIMEOUT_MS')),
       lockLeaseMs: lockLeaseMs(runBudgetMs, num('PROVIDER_TIMEOUT_MS'))
     },
+    proxy: { maxBodyBytes: num('PROXY_MAX_BODY_BYTES'), maxAnswerBytes: num('PROXY_MAX_ANSWER_BYTES') },
     reauthWebhook: { url: webhookUrl, secrets: webhookSecrets },
     platforms,
     sandbox: { enabled: sandboxed.length > 0, platforms: sandboxed, tokenLifetimeSec: num('SANDBOX_TOKEN_LIFETIME_SEC') },

@@ -2,6 +2,7 @@
 // to show. The one error handler in app.ts turns these into the contract's JSON error shape.
 import { Type } from '@sinclair/typebox'
 import { HANDOUT_OUTCOMES } from './internal/token-handout.js'
+import { PROXY_REFUSALS } from './proxy/proxy-outcome.js'
 import { NOT_STARTED } from './refresh/refresh-runner.js'
 import { STORE_ERRORS } from './store/errors.js'
 
@@ -39,7 +40,13 @@ export const ERROR_CODES = {
   shuttingDown: NOT_STARTED.shuttingDown,
   storeUnavailable: STORE_ERRORS.unavailable,
   identityUnavailable: 'identity_unavailable',
-  providerUnavailable: HANDOUT_OUTCOMES.providerUnavailable
+  providerUnavailable: HANDOUT_OUTCOMES.providerUnavailable,
+  /** The provider API proxy (routes/proxy.ts): a path that is not a plain path, the caps, the provider's own failures. */
+  invalidPath: PROXY_REFUSALS.invalidPath,
+  bodyTooLarge: PROXY_REFUSALS.bodyTooLarge,
+  upstreamTooLarge: PROXY_REFUSALS.upstreamTooLarge,
+  upstreamUnavailable: PROXY_REFUSALS.upstreamUnavailable,
+  upstreamTimeout: PROXY_REFUSALS.upstreamTimeout
 } as const
 export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES]
 

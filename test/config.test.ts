@@ -87,8 +87,14 @@ t.test('provider URLs default to the real endpoints and can be overridden', asyn
     token: 'https://www.reddit.com/api/v1/access_token',
     refresh: 'https://www.reddit.com/api/v1/access_token',
     revoke: 'https://www.reddit.com/api/v1/revoke_token',
-    userinfo: 'https://oauth.reddit.com/api/v1/me'
+    userinfo: 'https://oauth.reddit.com/api/v1/me',
+    api: 'https://oauth.reddit.com'
   })
+  t.same(PLATFORM_SPECS.map((spec) => [spec.name, config.platforms[spec.name].urls.api]), [
+    ['instagram', 'https://graph.instagram.com'], ['tiktok', 'https://open.tiktokapis.com'], ['reddit', 'https://oauth.reddit.com'], ['threads', 'https://graph.threads.net']
+  ], 'the proxy\'s API bases (<P>_API_URL)')
+  t.equal(loadConfig(testEnv({ THREADS_API_URL: 'http://127.0.0.1:9999/graph' })).platforms.threads.urls.api, 'http://127.0.0.1:9999/graph')
+  t.match(config.proxy, { maxBodyBytes: 1_048_576, maxAnswerBytes: 5_242_880 })
   t.match(config.platforms.tiktok.urls, { authorize: 'https://www.tiktok.com/v2/auth/authorize/', token: 'https://open.tiktokapis.com/v2/oauth/token/', revoke: 'https://open.tiktokapis.com/v2/oauth/revoke/' })
   t.match(config.platforms.instagram.urls, { token: 'https://api.instagram.com/oauth/access_token', exchange: 'https://graph.instagram.com/access_token', refresh: 'https://graph.instagram.com/refresh_access_token' })
   t.equal(config.platforms.instagram.urls.revoke, undefined, 'Instagram has no revocation endpoint')

@@ -46,6 +46,8 @@ const SERVICE_SCHEMA = {
   PROVIDER_USER_AGENT: Type.Optional(Str('User-Agent of every provider call; Reddit asks for <platform>:<app id>:<version> (by /u/<username>) (default node:oauth-refresher:v0.1.0 (token refresh service))')),
   TOKEN_MIN_TTL_MS: Int(5 * 60_000, 'the internal route refreshes a token expiring sooner than this first'),
   INTERNAL_FORCE_COOLDOWN_MS: Int(30_000, 'the internal route refreshes a token on ?force=true at most once within this (per token, across instances)'),
+  PROXY_MAX_BODY_BYTES: Int(1_048_576, 'the provider API proxy refuses a larger request body with 413 (streamed, counted as it arrives)', 1),
+  PROXY_MAX_ANSWER_BYTES: Int(5_242_880, 'the provider API proxy answers 502 upstream_too_large for a larger provider answer (cut while streaming when the provider declared no length)', 1),
   NEEDS_REAUTH_RETENTION_DAYS: Int(30, 'days a needs_reauth connection is kept before its DynamoDB TTL deletes it', 1),
   REAUTH_WEBHOOK_URL: Type.Optional(HttpUrl('receives the connection events (needs_reauth, recovered, disconnected, refresh_failing) as Standard Webhooks; https outside development (loopback excepted); unset = no events')),
   REAUTH_WEBHOOK_SECRET: Type.Optional(Str('whsec_<base64>[,whsec_…]: signing secrets of the webhooks, one signature per secret (rotation); required with REAUTH_WEBHOOK_URL')),

@@ -13,7 +13,8 @@ const URL_MEANING: Record<keyof typeof URL_SETTINGS, string> = {
   refresh: 'refresh endpoint',
   revoke: 'revocation endpoint (used on disconnect)',
   userinfo: 'account id / username endpoint',
-  exchange: 'short-lived → long-lived token exchange endpoint'
+  exchange: 'short-lived → long-lived token exchange endpoint',
+  api: 'API base the provider API proxy calls as the user (/api/internal/proxy appends the path and query)'
 }
 
 export function platformSchema (spec: PlatformSpec): Record<string, TSchema> {

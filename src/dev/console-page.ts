@@ -39,6 +39,17 @@ export interface LastRunView {
   readonly error?: string | undefined
 }
 
+/** The last call the developer made through the provider API proxy (shown until the next one). */
+export interface ApiCallView {
+  readonly platform: string
+  readonly method: string
+  readonly path: string
+  /** The proxy's answer: the provider's status, or ours (409 needs_reauth, 429, 502…). */
+  readonly status: number
+  /** The answer's body as text, cut to a few KB (the provider's answer: an account, never a token). */
+  readonly body: string
+}
+
 interface ConsoleView {
   /** The signed-in test user (name and `sub`), or undefined. */
   readonly user?: { readonly name: string, readonly sub: string } | undefined
@@ -50,6 +61,7 @@ interface ConsoleView {
   readonly cronEnabled: boolean
   readonly notices: readonly string[]
   readonly watch: boolean
+  readonly apiCall?: ApiCallView | undefined
 }
 
 // One stylesheet, allowed by its hash in the page's CSP (no 'unsafe-inline').
@@ -77,7 +89,11 @@ function platformRow (row: PlatformRow, signedIn: boolean): SafeHtml {
   const connectable = signedIn && row.status !== CONNECTION_STATUS.notConfigured
   const actions: SafeHtml[] = []
   if (connectable) actions.push(button(`/dev/connect/${row.platform}`, row.status === CONNECTION_STATUS.notConnected ? 'Connect' : 'Reconnect', 'connect'))
-  if (signedIn && (row.status === CONNECTION_STATUS.connected || row.status === CONNECTION_STATUS.needsReauth)) actions.push(button(`/dev/disconnect/${row.platform}`, 'Disconnect', 'disconnect'))
+  if (signedIn && (row.status === CONNECTION_STATUS.connected || row.status === CONNECTION_STATUS.needsReauth)) {
+    actions.push(button(`/dev/call-api/${row.platform}`, 'Call the API as this user', 'call-api'))
+    actions.push(button(`/dev/disconnect/${row.platform}`, 'Disconnect', 'disconnect'))
+  }
+  if (signedIn && row.sandboxed && row.status === CONNECTION_STATUS.connected) actions.push(button(`/dev/revoke/${row.platform}`, 'Revoke in the sandbox', 'revoke'))
   if (row.sandboxed) {
     const options = SANDBOX_FAILURES.map((kind) => html`<option value="${kind}">${kind}</option>`)
     actions.push(button(`/dev/fail-next/${row.platform}`, 'Make next refresh fail', 'fail-next', html`<select name="kind">${options}</select>`))
@@ -93,6 +109,14 @@ function platformRow (row: PlatformRow, signedIn: boolean): SafeHtml {
 <td class="pending">${row.pendingFailure ?? ''}</td>
 <td>${actions}</td>
 </tr>`
+}
+
+function apiCallSection (call: ApiCallView): SafeHtml {
+  return html`<section id="api-call">
+<h2>Last API call (through the proxy)</h2>
+<p><code>${call.method} /api/internal/proxy/…/${call.platform}${call.path}</code> answered <strong class="api-status">${String(call.status)}</strong></p>
+<pre class="api-body">${call.body}</pre>
+</section>`
 }
 
 function lastRunSection (lastRun: LastRunView | null): SafeHtml {
@@ -139,6 +163,7 @@ ${view.platforms.map((row) => platformRow(row, signedIn))}
 </table>
 <p>${watchLink}</p>
 </section>
+${view.apiCall === undefined ? '' : apiCallSection(view.apiCall)}
 <section>
 <h2>Refresh</h2>
 ${view.cronEnabled ? button('/dev/refresh', 'Run refresh now', 'refresh') : html`<p>Cron is disabled (no CRON_SECRET).</p>`}

@@ -9,7 +9,8 @@ import { allowedCrossSite } from '../auth/cross-site.js'
 import { ERROR_CODES, HttpError } from '../errors.js'
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../platforms/registry.js'
 import { CONNECTION_STATUS, type ConnectionStatus } from '../routes/platforms.js'
-import { renderConsole, consoleCsp, UNKNOWN_STATUS, type LastRunView, type PlatformRow } from './console-page.js'
+import { accountPath, API_CALL_BODY_CHARS } from './api-call.js'
+import { renderConsole, consoleCsp, UNKNOWN_STATUS, type ApiCallView, type LastRunView, type PlatformRow } from './console-page.js'
 import { DEV_TOKEN_LIFETIME_SEC, TEST_USER_NAME, type DevSigner } from './identity-signer.js'
 import { SANDBOX_FAILURES, sandboxOf, type SandboxFailure } from './sandbox-control.js'
 
@@ -30,7 +31,9 @@ const DONE: Readonly<Record<string, string>> = {
   refresh: 'Refresh run finished.',
   refresh_running: 'Refresh run still going (answered at the cron budget); reload for its summary.',
   refresh_skipped: 'Refresh skipped: another run holds the lock.',
-  fail_next: 'The next refresh of this platform will fail.'
+  fail_next: 'The next refresh of this platform will fail.',
+  api_called: 'Called the API as this user through the proxy (below).',
+  revoked: 'Revoked in the sandbox, as if the user had removed the app: the next API call finds out.'
 }
 
 /** First 8 hex of SHA-256: enough to see a token change, nothing to act with. */
@@ -59,6 +62,10 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
   const signer = opts.signer
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: false, path: CONSOLE_PATH, signed: true }
   const cronSecret = config.cronSecrets[0]
+  const internalKey = config.internalApiKeys[0]
+  // The last proxied call of each signed-in test user, to show on the next page. Development only and
+  // display only: on another instance the page simply shows none.
+  const apiCalls = new Map<string, ApiCallView>()
   // The providers a connect form may end at (form-action governs the redirect after the POST).
   const formTargets = [...new Set(PLATFORM_NAMES.filter((n) => config.platforms[n].configured).map((n) => new URL(config.platforms[n].urls.authorize).origin))]
 
@@ -155,7 +162,8 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
       lastRun: user === undefined ? undefined : await lastRun(),
       cronEnabled: cronSecret !== undefined,
       notices,
-      watch: single(query.watch) === '1'
+      watch: single(query.watch) === '1',
+      apiCall: user === undefined ? undefined : apiCalls.get(user.sub)
     })
     return reply
       .header('content-security-policy', consoleCsp(formTargets))
@@ -209,6 +217,37 @@ const devConsole: FastifyPluginAsync<DevConsoleOptions> = async (app, opts) => {
     if (res.statusCode !== 200) return back(reply, { error: String(res.json<{ error?: string }>().error ?? res.statusCode) })
     const body = res.json<{ skipped: boolean, done?: boolean }>()
     return back(reply, { done: body.skipped ? 'refresh_skipped' : body.done === false ? 'refresh_running' : 'refresh' })
+  })
+
+  /** The session's verified `sub` (the real identity check, through the status route), or a 401. */
+  const verifiedSub = async (request: FastifyRequest): Promise<string> => {
+    const jwt = requireSession(request)
+    if ((await asUser(jwt, 'GET', '/api/platforms/status')).statusCode !== 200) throw new HttpError(401, ERROR_CODES.unauthenticated)
+    return subOfVerified(jwt)
+  }
+
+  // The provider's account endpoint, called as the signed-in user through the provider API proxy with
+  // the service's own internal key (the page never sees it, nor the token).
+  app.post(`${CONSOLE_PATH}/call-api/:platform`, async (request, reply) => {
+    const platform = platformParam(request)
+    const sub = await verifiedSub(request)
+    if (internalKey === undefined) return back(reply, { error: 'internal_api_disabled', platform })
+    const path = accountPath(config.platforms[platform].urls)
+    const res = await app.inject({ method: 'GET', url: `/api/internal/proxy/${encodeURIComponent(sub)}/${platform}${path}`, headers: { authorization: `Bearer ${internalKey}` } })
+    apiCalls.set(sub, { platform, method: 'GET', path, status: res.statusCode, body: res.body.slice(0, API_CALL_BODY_CHARS) })
+    return back(reply, { done: 'api_called', platform })
+  })
+
+  // The sandbox forgets the grant of the user's stored token, as a user removing the app does.
+  app.post(`${CONSOLE_PATH}/revoke/:platform`, async (request, reply) => {
+    const platform = platformParam(request)
+    const sub = await verifiedSub(request)
+    const sandbox = sandboxOf(app)
+    if (sandbox === null || !sandbox.platforms.includes(platform)) return back(reply, { error: 'not_sandboxed', platform })
+    const record = await app.tokenStore.get({ userId: sub, platform }, true)
+    // Read and handed to the sandbox here; the token itself never leaves this function.
+    const revoked = record !== undefined && sandbox.revokeAccess(platform, app.tokenStore.openSecrets(record).accessToken)
+    return back(reply, revoked ? { done: 'revoked', platform } : { error: 'not_connected', platform })
   })
 
   app.post(`${CONSOLE_PATH}/fail-next/:platform`, async (request, reply) => {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProviderBudget } from '../budget/provider-budget.js'
 import type { Platform } from '../platforms/platform.js'
-import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, type Decision } from '../refresh/due.js'
+import { DECISION_REASONS, decideRefresh, handoutDueRules, platformDueRules, type Decision, type DueRules } from '../refresh/due.js'
 import { refreshOne, type RefreshErrorCode, type RefreshLogger, type RefreshOneContext, type TokenReason, type TokenResult } from '../refresh/refresh-one.js'
 import { isUserKey, TOKEN_STATUS, type Account, type TokenKey, type TokenRecord } from '../store/token-item.js'
 import type { TokenStore } from '../store/token-store.js'
@@ -22,7 +22,7 @@ export const HANDOUT_OUTCOMES = {
 } as const
 
 /** Why a token was handed out as it was, in words (the audit line carries it). */
-const HANDOUT_REASONS = {
+export const HANDOUT_REASONS = {
   fresh: 'fresh',
   refreshed: 'refreshed',
   refreshedByOther: 'refreshed_by_other',
@@ -38,7 +38,7 @@ type HandoutReason = typeof HANDOUT_REASONS[keyof typeof HANDOUT_REASONS]
 const UNAVAILABLE_REASONS = { notConfigured: 'not_configured', refreshFailed: 'refresh_failed' } as const
 type UnavailableReason = typeof UNAVAILABLE_REASONS[keyof typeof UNAVAILABLE_REASONS] | RefreshErrorCode | TokenReason
 
-type HandoutResult =
+export type HandoutResult =
   | {
     readonly kind: typeof HANDOUT_OUTCOMES.token
     readonly accessToken: string
@@ -80,6 +80,12 @@ interface TokenHandoutOptions {
 interface HandOutOptions {
   /** Refresh even if not near expiry (the caller's provider refused this token). */
   readonly force?: boolean | undefined
+  /**
+   * With `force`: the provider's API itself has just refused the token (the proxy saw a 401 or Graph
+   * code 190). The minimum age before a refresh (Meta's 24 h) then does not put the refresh off: a
+   * revoked token meets the provider's permanent answer and the connection is found dead at once.
+   */
+  readonly refusedByProvider?: boolean | undefined
 }
 
 export interface TokenHandout {
@@ -152,13 +158,13 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     return stored(current, HANDOUT_REASONS.refreshedByOther, result.reason)
   }
 
-  async function refreshNow (platform: Platform, record: TokenRecord, decision: Decision, force: boolean): Promise<HandoutResult> {
+  async function refreshNow (platform: Platform, record: TokenRecord, decision: Decision, rules: DueRules): Promise<HandoutResult> {
     const { budget } = opts
     const ctx: RefreshOneContext = {
       store,
       now,
       log: opts.log,
-      rules: handoutDueRules(opts.minTtlMs, platform.spec, force),
+      rules,
       // The cron's rules for the platform decide where the refreshed token lands in the index: in
       // on_demand mode, the next grant-keeping deadline, not the access token's expiry.
       platformRules: platformDueRules(platform.config, platform.spec, opts.lapseMarginMs),
@@ -174,12 +180,23 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
     return settle(record, result)
   }
 
-  /** One refresh per token in this process: later callers get the first caller's promise. */
-  function shared (platform: Platform, record: TokenRecord, decision: Decision, force: boolean): Promise<HandoutResult> {
+  /**
+   * One refresh per token in this process: later callers get the first caller's promise. A forced
+   * refresh takes its cooldown slot inside the flight, so the callers of this process that arrive
+   * while the slot is being taken share that refresh instead of meeting the cooldown.
+   */
+  function shared (platform: Platform, record: TokenRecord, decision: Decision, rules: DueRules): Promise<HandoutResult> {
     const id = flightId(record)
     const running = flights.get(id)
     if (running !== undefined) return running
-    const flight = refreshNow(platform, record, decision, force).finally(() => { flights.delete(id) })
+    const run = async (): Promise<HandoutResult> => {
+      // A forced refresh of a token outside the min TTL: at most one per token per cooldown.
+      if (decision.reason === DECISION_REASONS.forced && !(await store.takeForceSlot(record, opts.forceCooldownMs))) {
+        return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
+      }
+      return await refreshNow(platform, record, decision, rules)
+    }
+    const flight = run().finally(() => { flights.delete(id) })
     flights.set(id, flight)
     return flight
   }
@@ -196,7 +213,9 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       const record = await store.get(key, true)
       if (record === undefined) return NOT_CONNECTED
       const force = options.force === true
-      const decision = decideRefresh(record, now(), handoutDueRules(opts.minTtlMs, platform.spec, force))
+      // A token the provider just refused is not held back by the minimum age (see HandOutOptions).
+      const rules = handoutDueRules(opts.minTtlMs, force && options.refusedByProvider === true ? {} : platform.spec, force)
+      const decision = decideRefresh(record, now(), rules)
       const R = DECISION_REASONS
       // Not connected: a dead grant (needs_reauth) stays dead until its user connects again.
       if (decision.reason === R.notConnected) return NEEDS_REAUTH
@@ -206,11 +225,7 @@ export function createTokenHandout (opts: TokenHandoutOptions): TokenHandout {
       if (decision.reason === R.claimed) return await (flights.get(flightId(key)) ?? awaitClaimHolder(record))
       if (decision.action === 'defer') return stored(record, HANDOUT_REASONS.refreshDeferredStillValid, decision.reason)
       if (decision.action === 'skip') return stored(record, HANDOUT_REASONS.refreshFailedStillValid, decision.reason)
-      // A forced refresh of a token outside the min TTL: at most one per token per cooldown.
-      if (decision.reason === R.forced && !(await store.takeForceSlot(key, opts.forceCooldownMs))) {
-        return tokenOf(record, false, HANDOUT_REASONS.forceCooldown)
-      }
-      return await shared(platform, record, decision, force)
+      return await shared(platform, record, decision, rules)
     }
   }
 

@@ -8,7 +8,7 @@ import { lookupAccount } from './account-lookup.js'
 import { buildAuthorizationUrl } from './authorize-url.js'
 import { tokenGrant, wireClientAuth, type OAuthClientOptions } from './oauth-client.js'
 import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError } from './oauth-errors.js'
-import type { Platform, PlatformConfig, PlatformModule, PlatformSpec, RefreshInput } from './platform.js'
+import { BEARER_TOKEN_REFUSAL, type ApiTokenRefusal, type Platform, type PlatformConfig, type PlatformModule, type PlatformSpec, type RefreshInput } from './platform.js'
 import type { ProviderHttp } from './provider-http.js'
 import type { CodeGrantSimulation, Simulation } from './simulation.js'
 import { toRefreshOutcome } from './token-response.js'
@@ -22,6 +22,8 @@ export interface PlatformDefinition<N extends string> {
   readonly wire: AuthorizeWire
   readonly simulation: Simulation
   steps (config: PlatformConfig, http: ProviderHttp): PlatformSteps
+  /** How its API refuses a token; default: a bearer API's 401. */
+  readonly apiTokenRefusal?: ApiTokenRefusal | undefined
 }
 
 export function definePlatform<N extends string> (definition: PlatformDefinition<N>): PlatformModule<N> {
@@ -40,7 +42,8 @@ export function definePlatform<N extends string> (definition: PlatformDefinition
         exchangeCode: steps.exchangeCode,
         refresh: steps.refresh,
         // No revocation endpoint: disconnecting only forgets the tokens (`revoked: false`).
-        revoke: steps.revoke ?? (async () => false)
+        revoke: steps.revoke ?? (async () => false),
+        apiTokenRefusal: definition.apiTokenRefusal ?? BEARER_TOKEN_REFUSAL
       }
     }
   }

@@ -10,7 +10,8 @@ export const URL_SETTINGS = {
   refresh: 'REFRESH',
   revoke: 'REVOKE',
   userinfo: 'USERINFO',
-  exchange: 'EXCHANGE'
+  exchange: 'EXCHANGE',
+  api: 'API'
 } as const satisfies Record<keyof PlatformUrls, string>
 
 export type UrlKey = keyof typeof URL_SETTINGS

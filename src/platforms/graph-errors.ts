@@ -2,6 +2,7 @@
 // the Instagram token endpoint also answers `{error_type, code, error_message}`.
 // @see https://developers.facebook.com/docs/graph-api/guides/error-handling
 import { FAILURE_CODES, OUTAGE_CODES, statusFailure, type Failure } from './oauth-errors.js'
+import type { ApiTokenRefusal } from './platform.js'
 import { jsonObject, type ProviderAnswer } from './provider-http.js'
 
 /** Graph code 190: the access token is invalid or expired — the only permanent Graph answer. */
@@ -21,6 +22,20 @@ function graphErrorCode (answer: ProviderAnswer): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const code = (error as { code?: unknown }).code
   return typeof code === 'number' && Number.isSafeInteger(code) ? code : undefined
+}
+
+/**
+ * Graph APIs refuse an invalid or expired access token with code 190, in a 400 (sometimes 401 or 403)
+ * body: the proxy then refreshes once and retries.
+ */
+export const GRAPH_TOKEN_REFUSAL: ApiTokenRefusal = {
+  bodyStatuses: [400, 403],
+  refuses (status, body) {
+    if (status === 401) return true
+    const error = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+    return typeof code === 'number' && GRAPH_PERMANENT_CODES.includes(code)
+  }
 }
 
 /**

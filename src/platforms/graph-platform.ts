@@ -8,7 +8,7 @@
 import type { Account } from '../tokens.js'
 import { lookupAccount } from './account-lookup.js'
 import { definePlatform } from './define-platform.js'
-import { GRAPH_OUTAGE_CODES, graphFailure } from './graph-errors.js'
+import { GRAPH_OUTAGE_CODES, GRAPH_TOKEN_REFUSAL, graphFailure } from './graph-errors.js'
 import { FAILURE_CODES, PROVIDER_ERROR_CODES, ProviderError, thrownFailure, type Failure } from './oauth-errors.js'
 import type { PlatformModule, PlatformSpec, RefreshOutcome, TokenGrant } from './platform.js'
 import { jsonObject, providerRequest, type ProviderAnswer, type ProviderHttp } from './provider-http.js'
@@ -63,6 +63,7 @@ export function defineGraphPlatform<N extends string> (definition: GraphDefiniti
   return definePlatform({
     spec: definition.spec,
     wire,
+    apiTokenRefusal: GRAPH_TOKEN_REFUSAL,
     simulation: { ...definition.simulation, family: 'graph', wire },
     steps: (config, http) => ({
       async exchangeCode ({ code }) {

@@ -16,7 +16,8 @@ const instagramSpec = {
     token: 'https://api.instagram.com/oauth/access_token',
     exchange: 'https://graph.instagram.com/access_token',
     refresh: 'https://graph.instagram.com/refresh_access_token',
-    userinfo: 'https://graph.instagram.com/me'
+    userinfo: 'https://graph.instagram.com/me',
+    api: 'https://graph.instagram.com'
   },
   defaultScopes: ['instagram_business_basic', 'instagram_business_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,
@@ -44,7 +45,9 @@ export const instagramModule = defineGraphPlatform({
     expiresInSec: 3_600,
     // user_id is the professional account id; `id` is app-scoped.
     meFields: (user) => ({ user_id: user.id, username: user.username, id: `app-scoped-${user.id}` }),
-    codeAnswerListsPermissions: true
+    codeAnswerListsPermissions: true,
+    // A media container (the first step of a publish). @see https://developers.facebook.com/docs/instagram-platform/content-publishing
+    publish: { path: '/me/media', answer: (id) => ({ id }) }
   },
   pickAccount (body, codeEntry) {
     // /me's user_id is the professional account id the Graph API acts on; fall back to the others.

@@ -22,6 +22,8 @@ export interface PlatformUrls {
   readonly revoke?: string | undefined
   /** Meta's platforms only (Instagram, Threads): the short-lived → long-lived exchange. */
   readonly exchange?: string | undefined
+  /** The base of the provider's API that the proxy calls as the user (`<P>_API_URL`); none: not proxied. */
+  readonly api?: string | undefined
 }
 
 /** What a platform declares about itself; config.ts reads its variables from this. */
@@ -94,6 +96,23 @@ export interface RefreshInput {
   readonly refreshToken?: string | undefined
 }
 
+/**
+ * How the provider's API says that the access token itself is refused, so the proxy refreshes it once
+ * and sends the request again. A 401 always is; Graph also answers code 190 in a 400 body.
+ */
+export interface ApiTokenRefusal {
+  /** Besides 401: statuses whose (small) JSON body may refuse the token. */
+  readonly bodyStatuses: readonly number[]
+  /** Whether an answer refuses the access token; `body` is the parsed JSON body, if any was read. */
+  refuses (status: number, body: unknown): boolean
+}
+
+/** Every OAuth 2.0 bearer API (RFC 6750 §3.1): `401` with `invalid_token`. */
+export const BEARER_TOKEN_REFUSAL: ApiTokenRefusal = {
+  bodyStatuses: [],
+  refuses: (status) => status === 401
+}
+
 /** What the connect flow asks of a platform; failures throw ProviderError (oauth-errors.ts). */
 export interface Platform {
   readonly name: string
@@ -109,6 +128,8 @@ export interface Platform {
   refresh (input: RefreshInput): Promise<RefreshOutcome>
   /** Revokes at the provider; false where it has no endpoint or the call failed. */
   revoke (input: RefreshInput): Promise<boolean>
+  /** How its API refuses an access token (the proxy's refresh-and-retry rule). */
+  readonly apiTokenRefusal: ApiTokenRefusal
 }
 
 /**

@@ -16,7 +16,8 @@ export const redditSpec = {
     token: 'https://www.reddit.com/api/v1/access_token',
     refresh: 'https://www.reddit.com/api/v1/access_token',
     revoke: 'https://www.reddit.com/api/v1/revoke_token',
-    userinfo: 'https://oauth.reddit.com/api/v1/me'
+    userinfo: 'https://oauth.reddit.com/api/v1/me',
+    api: 'https://oauth.reddit.com'
   },
   defaultScopes: ['identity'],
   // Tokens live 1 h. The cron runs every 30 min and a run may last 4 min: a token must be refreshed when
@@ -58,7 +59,12 @@ export const redditModule = defineCodeGrantPlatform({
     userinfo: (user) => ({ id: user.id, name: user.username, is_employee: false, created_utc: 1_500_000_000 }),
     userinfoRefused: () => UNAUTHORIZED,
     revokedStatus: 204,
-    requiresDescriptiveUserAgent: true
+    requiresDescriptiveUserAgent: true,
+    // A self post: Reddit's `{json: {errors, data}}` envelope. @see https://www.reddit.com/dev/api/#POST_api_submit
+    publish: {
+      path: '/api/submit',
+      answer: (id, form) => ({ json: { errors: [], data: { url: `https://www.reddit.com/r/${form.sr ?? 'test'}/comments/${id}/`, id, name: `t3_${id}` } } })
+    }
   },
   account: {
     url: (config) => config.urls.userinfo,

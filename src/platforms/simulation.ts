@@ -15,12 +15,24 @@ export interface SimulatedAnswer {
   readonly json: unknown
 }
 
+/**
+ * The provider API's write, so the proxy runs end to end in the sandbox (its account endpoint is the
+ * account lookup URL's path): where it is under `<P>_API_URL`, and its answer to a new post.
+ */
+export interface PublishSimulation {
+  readonly path: string
+  /** The answer's JSON for a post of new `id`, made from the request's urlencoded `form` (if any). */
+  answer (id: string, form: Readonly<Record<string, string>>): unknown
+}
+
 interface SimulationBase {
   /** Prefix of the codes and tokens it issues (they read like the provider's). */
   readonly tokenPrefix: string
   /** Who signs in unless a test says otherwise (a function: some providers' ids are random). */
   user (): SimulatedUser
   readonly expiresInSec: number
+  /** The API's write (none: the provider serves no API write). */
+  readonly publish?: PublishSimulation | undefined
 }
 
 /** Meta's Graph wire (graph-platform.ts). */

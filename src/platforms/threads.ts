@@ -16,7 +16,8 @@ export const threadsSpec = {
     token: 'https://graph.threads.net/oauth/access_token',
     exchange: 'https://graph.threads.net/access_token',
     refresh: 'https://graph.threads.net/refresh_access_token',
-    userinfo: 'https://graph.threads.net/v1.0/me'
+    userinfo: 'https://graph.threads.net/v1.0/me',
+    api: 'https://graph.threads.net'
   },
   defaultScopes: ['threads_basic', 'threads_content_publish'],
   defaultRefreshWindowMs: 7 * DAY_MS,
@@ -44,7 +45,9 @@ export const threadsModule = defineGraphPlatform({
     expiresInSec: 3_600,
     meFields: (user) => ({ id: user.id, username: user.username }),
     // Threads' code answer is flat and lists no permissions.
-    codeAnswerListsPermissions: false
+    codeAnswerListsPermissions: false,
+    // A post container. @see https://developers.facebook.com/docs/threads/posts
+    publish: { path: '/v1.0/me/threads', answer: (id) => ({ id }) }
   },
   pickAccount (body, codeEntry) {
     // /me's id is the Threads user id; the code answer's user_id is the same one.

@@ -17,7 +17,8 @@ const tiktokSpec = {
     token: 'https://open.tiktokapis.com/v2/oauth/token/',
     refresh: 'https://open.tiktokapis.com/v2/oauth/token/',
     revoke: 'https://open.tiktokapis.com/v2/oauth/revoke/',
-    userinfo: 'https://open.tiktokapis.com/v2/user/info/'
+    userinfo: 'https://open.tiktokapis.com/v2/user/info/',
+    api: 'https://open.tiktokapis.com'
   },
   defaultScopes: ['user.info.basic'],
   defaultRefreshWindowMs: 12 * HOUR_MS,
@@ -60,7 +61,12 @@ export const tiktokModule = defineCodeGrantPlatform({
     },
     userinfoRefused: () => ({ status: 401, json: { data: {}, error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: logId() } } }),
     revokedStatus: 200,
-    unknownTokenRevokeError: 'invalid_request'
+    unknownTokenRevokeError: 'invalid_request',
+    // A photo post's publish step. @see https://developers.tiktok.com/doc/content-posting-api-reference-photo-post
+    publish: {
+      path: '/v2/post/publish/content/init/',
+      answer: (id) => ({ data: { publish_id: `p_pub_url~v2.${id}` }, error: { code: 'ok', message: '', log_id: `2026${id.toUpperCase()}` } })
+    }
   },
   account: {
     url (config) {

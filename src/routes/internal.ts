@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../errors.js'
 import { HANDOUT_OUTCOMES } from '../internal/token-handout.js'
 import internalGuard from '../plugins/internal-guard.js'
+import proxyRoutes, { PROXY_PREFIX } from './proxy.js'
 
 // Every field listed, never a refresh token: the serializer drops whatever the schema does not name.
 const TokenResponse = Type.Object({
@@ -24,6 +25,8 @@ const internalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(internalGuard, { keys: app.config.internalApiKeys })
   // Unknown paths under the prefix answer from this scope: guarded and no-store like the route.
   app.setNotFoundHandler((_request, reply) => { reply.code(404).send({ ok: false, error: ERROR_CODES.notFound }) })
+  // The provider API proxy: the same guard and no-store, a scope of its own for its body handling.
+  await app.register(proxyRoutes, { prefix: PROXY_PREFIX })
 
   app.get('/tokens/:userId/:platform', {
     schema: {

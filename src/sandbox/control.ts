@@ -17,6 +17,11 @@ export interface SandboxControl {
   /** The platform's next refresh answers this failure (one refresh; a later call replaces it). */
   failNextRefresh (platform: PlatformName, kind: SandboxFailure): void
   pendingFailure (platform: PlatformName): SandboxFailure | undefined
+  /**
+   * What a user removing the app in the provider's settings does: the grant behind `accessToken` dies
+   * (its API then answers 401 or Graph 190, its refresh a permanent refusal). False: unknown token.
+   */
+  revokeAccess (platform: PlatformName, accessToken: string): boolean
 }
 
 /** invalid_grant: the provider's own permanent-error wire; server_error: a 500; timeout: no answer. */
@@ -77,6 +82,10 @@ export class SandboxHub implements SandboxControl {
   failNextRefresh (platform: PlatformName, kind: SandboxFailure): void {
     this.provider(platform)
     this.#pending.set(platform, kind)
+  }
+
+  revokeAccess (platform: PlatformName, accessToken: string): boolean {
+    return this.provider(platform).revokeAccess(accessToken)
   }
 
   pendingFailure (platform: PlatformName): SandboxFailure | undefined {

@@ -100,5 +100,6 @@ t.test('docs/webhooks.md: every event type, and the retry schedule the worker ru
 t.test('docs/internal-api.md: the curl calls the served route', async (t) => {
   const doc = text('docs/internal-api.md')
   t.match(doc, /"\$BASE\/api\/internal\/tokens\/\$USER_ID\/reddit"/)
+  t.match(doc, /"\$BASE\/api\/internal\/proxy\/\$USER_ID\/reddit\/api\/v1\/me"/, 'and the proxy\'s curl calls the proxy route')
   t.match(doc, /Cache-Control: no-store/)
 })

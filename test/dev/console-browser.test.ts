@@ -2,7 +2,8 @@
 // listening on 127.0.0.1 as `npm start` runs it with nothing configured: every platform served by the
 // sandbox (src/sandbox), the development sign-in. Sign in, connect each platform through its sandbox
 // consent page, refresh and see the fingerprints change, make the next refresh fail with the console's
-// form, see needs_reauth, reconnect, disconnect. Chromium enforces the pages' CSPs (style hash,
+// form, see needs_reauth, reconnect, call a provider's API as the user through the proxy, revoke in
+// the sandbox and see the next proxied call find the grant dead, disconnect. Chromium enforces the pages' CSPs (style hash,
 // form-action) for real; any violation it reports fails the test.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -93,6 +94,20 @@ t.test('a developer drives /dev in Chromium: sign in, connect every platform, ro
 
   await connect('reddit')
   t.equal(await text(`${row('reddit')} .status`), 'connected', 'reconnected')
+
+  // Call the provider's API as the user through the proxy; revoke in the sandbox; the next call finds
+  // the grant dead (Threads: a token minutes old, so the 24 h rule does not hide the revocation).
+  await submit(`${row('reddit')} button[name="call-api"]`, /\/dev\?done=api_called&platform=reddit$/)
+  t.equal(await text('#api-call .api-status'), '200', 'the proxied account call answered 200')
+  t.match(await text('#api-call .api-body'), /"name":"/, 'with the provider\'s account answer')
+  await submit(`${row('threads')} button[name="call-api"]`, /\/dev\?done=api_called&platform=threads$/)
+  t.equal(await text('#api-call .api-status'), '200')
+  await submit(`${row('threads')} button[name="revoke"]`, /\/dev\?done=revoked&platform=threads$/)
+  t.equal(await text(`${row('threads')} .status`), 'connected', 'nobody knows yet')
+  await submit(`${row('threads')} button[name="call-api"]`, /\/dev\?done=api_called&platform=threads$/)
+  t.equal(await text('#api-call .api-status'), '409', 'the next proxied call: 409 needs_reauth')
+  t.match(await text('#api-call .api-body'), /needs_reauth/)
+  t.equal(await text(`${row('threads')} .status`), 'needs_reauth', 'found dead at first use')
   for (const platform of ['tiktok', 'instagram']) {
     await submit(`${row(platform)} button[name="disconnect"]`, new RegExp(`/dev\\?done=disconnected&platform=${platform}$`))
     t.equal(await text(`${row(platform)} .status`), 'not_connected', `${platform} disconnected`)

@@ -221,3 +221,20 @@ t.test('production: no console', async (t) => {
     t.equal((await instance.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=alice' })).statusCode, 404, `POST ${url}`)
   }
 })
+
+t.test('call the API as this user and revoke in the sandbox: a session is needed, the answer is shown, nothing leaks', async (t) => {
+  const reserved = await reservePort()
+  const { app: instance, baseUrl } = await startDevApp(t, reserved, {}, { sandbox: true })
+  const anonymous = await instance.inject({ method: 'POST', url: '/dev/call-api/reddit', headers: sameOriginForm(baseUrl) })
+  t.equal(anonymous.statusCode, 401, 'no session, no call')
+  const cookie = await signIn(instance, baseUrl)
+  const call = await instance.inject({ method: 'POST', url: '/dev/call-api/reddit', headers: sameOriginForm(baseUrl, cookie) })
+  t.equal(location(call), '/dev?done=api_called&platform=reddit')
+  const body = await page(instance, cookie, '?done=api_called&platform=reddit')
+  t.match(body, /<code>GET \/api\/internal\/proxy\/…\/reddit\/api\/v1\/me<\/code> answered <strong class="api-status">404<\/strong>/, 'the proxy\'s answer for a platform not connected')
+  t.match(body, /<pre class="api-body">\{&quot;ok&quot;:false,&quot;error&quot;:&quot;not_connected&quot;\}<\/pre>/, 'escaped')
+  t.equal(location(await instance.inject({ method: 'POST', url: '/dev/revoke/reddit', headers: sameOriginForm(baseUrl, cookie) })), '/dev?error=not_connected&platform=reddit')
+  t.equal((await instance.inject({ method: 'POST', url: '/dev/call-api/myspace', headers: sameOriginForm(baseUrl, cookie) })).statusCode, 404, 'an unknown platform is a 404')
+  const crossSite = await instance.inject({ method: 'POST', url: '/dev/revoke/reddit', headers: { ...sameOriginForm(baseUrl, cookie), 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } })
+  t.equal(crossSite.statusCode, 403, 'a cross-site post is refused')
+})

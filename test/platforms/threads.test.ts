@@ -23,7 +23,8 @@ t.test('the spec: the contract\'s real endpoints, scopes, 7-day window, 24 h min
     token: 'https://graph.threads.net/oauth/access_token',
     exchange: 'https://graph.threads.net/access_token',
     refresh: 'https://graph.threads.net/refresh_access_token',
-    userinfo: 'https://graph.threads.net/v1.0/me'
+    userinfo: 'https://graph.threads.net/v1.0/me',
+    api: 'https://graph.threads.net'
   })
   t.same(threadsSpec.defaultScopes, ['threads_basic', 'threads_content_publish'])
   t.equal(threadsSpec.defaultRefreshWindowMs, 7 * 24 * 3_600_000)

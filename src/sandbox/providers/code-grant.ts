@@ -8,7 +8,7 @@
 import { Buffer } from 'node:buffer'
 import type { PlatformSpec } from '../../platforms/platform.js'
 import type { CodeGrantSimulation, SimulatedUser } from '../../platforms/simulation.js'
-import { OAuthProvider, type ProviderOptions } from './oauth-provider.js'
+import { apiPath, OAuthProvider, type ProviderOptions } from './oauth-provider.js'
 import { byGrantType, routeTable, withExpiresInFault, type Reply, type Route, type RouteContext, type RouteEntry, type WireRequest } from './wire.js'
 
 export class CodeGrantProvider extends OAuthProvider {
@@ -31,6 +31,7 @@ export class CodeGrantProvider extends OAuthProvider {
     // A refresh endpoint of its own, where the provider has one apart from the token endpoint.
     if (paths.refresh !== undefined && paths.refresh !== paths.token) table.refresh = { method: 'POST', path: paths.refresh, handle: (ctx) => this.#token(ctx) }
     if (paths.revoke !== undefined) table.revoke = { method: 'POST', path: paths.revoke, handle: ({ request }) => this.#revoke(request) }
+    if (simulation.publish !== undefined) table.publish = { method: 'POST', path: apiPath(this.address, simulation.publish.path), handle: ({ request }) => this.#publish(request) }
     this.routes = routeTable(table)
   }
 
@@ -75,7 +76,7 @@ export class CodeGrantProvider extends OAuthProvider {
       // As TikTok words it: invalid_request "Code verifier or code challenge is invalid."
       return { status: 400, json: { ...this.#simulation.errorBody('invalid_request'), error_description: 'Code verifier or code challenge is invalid.' } }
     }
-    return this.#success(this.ledger.issue(code.user, code.scopes, { refresh: code.noRefreshToken !== true }), code.user, code.scopes)
+    return this.#success(this.ledger.issue(code.user, code.scopes, { refresh: code.noRefreshToken !== true, expiresInSec: this.expiresInSec }), code.user, code.scopes)
   }
 
   #refresh (request: WireRequest): Reply {
@@ -85,10 +86,10 @@ export class CodeGrantProvider extends OAuthProvider {
     if (this.rotate) {
       // Rotation: the presented refresh token stops working once a new one is issued.
       this.ledger.invalidate(presented)
-      return this.#success(this.ledger.issue(record.user, record.scopes), record.user, record.scopes)
+      return this.#success(this.ledger.issue(record.user, record.scopes, { expiresInSec: this.expiresInSec }), record.user, record.scopes)
     }
     // Without rotation: a new access token and no refresh_token field (RFC 6749 §6 allows it).
-    const issued = this.ledger.issue(record.user, record.scopes, { refresh: false })
+    const issued = this.ledger.issue(record.user, record.scopes, { refresh: false, expiresInSec: this.expiresInSec })
     return this.#success({ accessToken: issued.accessToken }, record.user, record.scopes)
   }
 
@@ -115,9 +116,17 @@ export class CodeGrantProvider extends OAuthProvider {
   #userinfo ({ request, fault }: RouteContext): Reply {
     const bearer = /^bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
     // Any provider-shaped fault on the account lookup: the token is refused.
-    const record = fault === undefined ? this.ledger.find(bearer) : undefined
+    const record = fault === undefined ? this.ledger.findLive(bearer) : undefined
     if (record === undefined) return this.#simulation.userinfoRefused()
     const fields = (request.query.fields ?? '').split(',').filter((f) => f !== '')
     return { status: 200, json: this.#simulation.userinfo(record.user, fields) }
+  }
+
+  /** The API's write, as the user of a live bearer token (else the account lookup's refusal: 401). */
+  #publish (request: WireRequest): Reply {
+    if (this.#badUserAgent(request)) return { status: 429, json: { message: 'Too Many Requests', error: 429 } }
+    const record = this.ledger.findLive(this.bearerOf(request))
+    if (record === undefined) return this.#simulation.userinfoRefused()
+    return { status: 200, json: this.#simulation.publish?.answer(this.publish(record.user.id, request), request.form) }
   }
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PlatformSpec } from '../../platforms/platform.js'
 import type { GraphSimulation } from '../../platforms/simulation.js'
-import { OAuthProvider, type ProviderOptions } from './oauth-provider.js'
+import { apiPath, OAuthProvider, type ProviderOptions } from './oauth-provider.js'
 import type { TokenRecord } from './token-ledger.js'
 import { routeTable, withExpiresInFault, type Fault, type Reply, type Route, type RouteContext, type WireRequest } from './wire.js'
 
@@ -45,7 +45,8 @@ export class GraphProvider extends OAuthProvider {
       code: { method: 'POST', path: path('token'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#code(ctx.request) },
       exchange: { method: 'GET', path: path('exchange'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#exchange(ctx) },
       refresh: { method: 'GET', path: path('refresh'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#refresh(ctx) },
-      userinfo: { method: 'GET', path: path('userinfo'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) }
+      userinfo: { method: 'GET', path: path('userinfo'), handle: (ctx) => this.#faultReply(ctx.fault) ?? this.#me(ctx.request) },
+      ...(simulation.publish === undefined ? {} : { publish: { method: 'POST', path: apiPath(this.address, simulation.publish.path), handle: ({ request }) => this.#publish(request) } })
     })
   }
 
@@ -83,12 +84,12 @@ export class GraphProvider extends OAuthProvider {
     if (form.grant_type !== 'authorization_code' || code === undefined || code.redirectUri !== form.redirect_uri) {
       return { status: 400, json: { error_type: 'OAuthException', code: 400, error_message: 'Invalid authorization code' } }
     }
-    const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived' })
+    const { accessToken } = this.ledger.issue(code.user, code.scopes, { refresh: false, kind: 'short_lived', expiresInSec: this.expiresInSec })
     return { status: 200, json: this.#codeAnswer({ access_token: accessToken, user_id: code.user.id, permissions: code.scopes.join(',') }) }
   }
 
   #longLived (record: TokenRecord, fault: Fault | undefined): Reply {
-    const { accessToken } = this.ledger.issue(record.user, record.scopes, { refresh: false })
+    const { accessToken } = this.ledger.issue(record.user, record.scopes, { refresh: false, expiresInSec: this.longLivedExpiresInSec })
     return withExpiresInFault({ status: 200, json: { access_token: accessToken, token_type: 'bearer', expires_in: this.longLivedExpiresInSec } }, fault)
   }
 
@@ -105,9 +106,20 @@ export class GraphProvider extends OAuthProvider {
     return record === undefined ? graphError(190) : this.#longLived(record, fault)
   }
 
+  /** Graph takes the token as a Bearer header or as `access_token` in the query. */
+  protected override bearerOf (request: WireRequest): string | undefined {
+    return super.bearerOf(request) ?? request.query.access_token
+  }
+
+  /** The API's write (a media container, a post): `{id}`, or code 190 for a dead or expired token. */
+  #publish (request: WireRequest): Reply {
+    const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
+    if (record === undefined) return graphError(190)
+    return { status: 200, json: this.#simulation.publish?.answer(this.publish(record.user.id, request), request.form) }
+  }
+
   #me (request: WireRequest): Reply {
-    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
-    const record = this.ledger.find(bearer ?? request.query.access_token, ['access', 'short_lived'])
+    const record = this.ledger.findLive(this.bearerOf(request), ['access', 'short_lived'])
     if (record === undefined) return graphError(190)
     const fields = (request.query.fields ?? 'id').split(',')
     return { status: 200, json: Object.fromEntries(Object.entries(this.#simulation.meFields(record.user)).filter(([k]) => fields.includes(k) || k === 'id')) }

@@ -47,6 +47,14 @@ export function providerAddress (spec: PlatformSpec): ProviderAddress {
   return { platform: spec.name, envPrefix: spec.envPrefix, clientIdVar: spec.clientIdVar, paths }
 }
 
+/**
+ * A path of the provider's API (`path` under `<P>_API_URL`) as a route of the provider, which serves
+ * every endpoint under one base: the API base's own path, then `path`.
+ */
+export function apiPath (address: ProviderAddress, path: string): string {
+  return `${(address.paths.api ?? '/').replace(/\/+$/, '')}${path}`
+}
+
 export abstract class OAuthProvider {
   readonly ledger: TokenLedger
   readonly clientId: string
@@ -61,6 +69,8 @@ export abstract class OAuthProvider {
   denyNext = 0
   /** The routes by method and path; the authorize route is named `authorize`. */
   abstract readonly routes: readonly Route[]
+  /** What its API's write endpoint published, oldest first (the proxy's tests and the console read it). */
+  readonly published: Array<{ readonly userId: string, readonly id: string, readonly body: string }> = []
 
   readonly address: ProviderAddress
   readonly #simulation: Simulation
@@ -121,6 +131,21 @@ export abstract class OAuthProvider {
   seedGrant (user: FakeUser = this.user, scopes: readonly string[] = []): IssuedTokens {
     return this.ledger.issue(user, scopes)
   }
+
+  /** The bearer token of an API call (RFC 6750 §2.1); Graph also takes `access_token` in the query. */
+  protected bearerOf (request: WireRequest): string | undefined {
+    return /^Bearer[ ]+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+  }
+
+  /** A write through the provider's API by the token's user: recorded, and its new id. */
+  protected publish (userId: string, request: WireRequest): string {
+    const id = randomBytes(6).toString('hex')
+    this.published.push({ userId, id, body: request.body })
+    return id
+  }
+
+  /** What a user removing the app in the provider's settings does: the grant behind `accessToken` dies. */
+  revokeAccess (accessToken: string): boolean { return this.ledger.revokeGrant(accessToken) }
 
   timesPresented (credential: string): number { return this.ledger.timesPresented(credential) }
   isValid (token: string): boolean { return this.ledger.isValid(token) }

@@ -26,6 +26,8 @@ export interface TokenRecord {
   readonly kind: 'access' | 'refresh' | 'short_lived'
   /** Access tokens: the refresh token of their grant (revoking it revokes them). */
   readonly grantRefreshToken?: string | undefined
+  /** When the provider stops accepting it (epoch ms); undefined: never (tokens seeded by tests). */
+  readonly expiresAtMs?: number | undefined
 }
 
 export interface IssuedTokens {
@@ -68,11 +70,12 @@ export class TokenLedger {
     return record
   }
 
-  issue (user: FakeUser, scopes: readonly string[], options: { refresh?: boolean, kind?: 'access' | 'short_lived' } = {}): IssuedTokens {
+  issue (user: FakeUser, scopes: readonly string[], options: { refresh?: boolean, kind?: 'access' | 'short_lived', expiresInSec?: number } = {}): IssuedTokens {
     const refreshToken = options.refresh === false ? undefined : this.#random('rt')
     if (refreshToken !== undefined) this.#tokens.set(refreshToken, { user, scopes, valid: true, kind: 'refresh' })
     const accessToken = this.#random(options.kind === 'short_lived' ? 'sl' : 'at')
-    this.#tokens.set(accessToken, { user, scopes, valid: true, kind: options.kind ?? 'access', grantRefreshToken: refreshToken })
+    const expiresAtMs = options.expiresInSec === undefined ? undefined : Date.now() + options.expiresInSec * 1000
+    this.#tokens.set(accessToken, { user, scopes, valid: true, kind: options.kind ?? 'access', grantRefreshToken: refreshToken, expiresAtMs })
     return { accessToken, refreshToken, user }
   }
 
@@ -85,6 +88,12 @@ export class TokenLedger {
   find (token: string | undefined, kinds: ReadonlyArray<TokenRecord['kind']> = ['access']): TokenRecord | undefined {
     const record = token === undefined ? undefined : this.#tokens.get(token)
     return record?.valid === true && kinds.includes(record.kind) ? record : undefined
+  }
+
+  /** A valid, unexpired access token, as a provider's API checks the bearer token of a call. */
+  findLive (token: string | undefined, kinds: ReadonlyArray<TokenRecord['kind']> = ['access']): TokenRecord | undefined {
+    const record = this.find(token, kinds)
+    return record !== undefined && (record.expiresAtMs === undefined || record.expiresAtMs > Date.now()) ? record : undefined
   }
 
   invalidate (token: string): void {
