@@ -321,7 +321,7 @@ t.test('production refuses predictable secrets: sequences, repeats, dictionary w
     'password1234567890password1234567890',
     'abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ',
     'qwertyuiopasdfghjklzxcvbnm-secret-2026',
-    'internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ',
+    'internal-key-0123456789abcdef-012345',
     `${randomBytes(6).toString('hex')}`.repeat(3)
   ]) {
     t.ok(secretWeakness(weak) !== undefined, `weak: ${weak}`)

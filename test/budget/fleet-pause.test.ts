@@ -4,8 +4,8 @@
 import t from 'tap'
 import { fleet } from '../helpers/budget-fleet.js'
 
-const CRON = { 'x-cron-secret': 'cron-secret-0123456789abcdef-0123456' }
-const INTERNAL = { authorization: 'Bearer internal-key-0123456789abcdef-012345' }
+const CRON = { 'x-cron-secret': 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc' }
+const INTERNAL = { authorization: 'Bearer internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ' }
 
 t.test('a 429 with Retry-After: 20 seen by one instance: no call from either for 20 s', async (t) => {
   const { s, reddit, apps, calls } = await fleet(t, 60)

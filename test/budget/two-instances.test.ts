@@ -6,8 +6,8 @@
 import t from 'tap'
 import { fleet, peakPerMinute } from '../helpers/budget-fleet.js'
 
-const CRON = { 'x-cron-secret': 'cron-secret-0123456789abcdef-0123456' }
-const INTERNAL = { authorization: 'Bearer internal-key-0123456789abcdef-012345' }
+const CRON = { 'x-cron-secret': 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc' }
+const INTERNAL = { authorization: 'Bearer internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ' }
 const CAP = 20
 
 t.test('two instances, cron calls and internal reads of expired tokens on both: the cap holds, only 503 + Retry-After', async (t) => {

@@ -14,7 +14,7 @@ import { closedEndpoint, KmsFake } from '../fakes/kms.js'
 import { RedditFake } from '../fakes/reddit.js'
 import { buildApp, createTestTable, LogCapture, testConfig, type TestTable } from '../helper.js'
 
-const INTERNAL = 'internal-key-0123456789abcdef-012345'
+const INTERNAL = 'internal-7NwK3qZt8VbR1xMf5LyP2hGd9sJ'
 const HOUR = 60 * 60_000
 
 /** A data key the test knows (its base64 is the canary), wrapped by the stand-in for entry `id`. */

@@ -11,7 +11,7 @@ import { createTestTable, testEnv } from '../helper.js'
 import { seedTokens, waitFor } from '../helpers/refresh.js'
 import { startServer, waitReady } from '../helpers/server-process.js'
 
-const SECRET = 'cron-secret-0123456789abcdef-0123456'
+const SECRET = 'cron-4fQz8TkW1mXv7RbN2yLp9HsD6gJc'
 
 t.test('an instance SIGKILLed holding a part: the part is taken again when its lease runs out', async (t) => {
   const table = await createTestTable(t)
