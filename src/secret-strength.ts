@@ -1,7 +1,7 @@
 // What production refuses as a secret or an endpoint: short, repetitive or predictable secrets (runs,
 // repeats, words), a key that is not random, and plain-http URLs other than loopback. Pure checks;
 // config.ts names the variables.
-export const MIN_SECRET_LENGTH = 32
+const MIN_SECRET_LENGTH = 32
 /** Random text of 32+ characters has far more; `aaaa…`, `abab…` and `123123…` have fewer. */
 const MIN_DISTINCT_CHARS = 10
 /** 32 random bytes hold ~30 distinct values; fewer than 16 is no random key (all zeros has 1). */

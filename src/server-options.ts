@@ -56,7 +56,7 @@ export function developmentLogStream (destination: NodeJS.WritableStream | numbe
  * Closes a new connection at once when its peer address already holds `cap` of them. The counts are
  * this process's own sockets, so a second instance keeps its own: nothing to share.
  */
-export function capConnectionsPerAddress (server: Server, cap: number): void {
+function capConnectionsPerAddress (server: Server, cap: number): void {
   const held = new Map<string, number>()
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? ''

@@ -14,7 +14,7 @@ import { DEFAULT_RETURN_TO } from './return-to.js'
 export const CONNECTED = 'connected'
 
 /** Why the callback ended as it did, for its log line (never a value from the request). */
-export const CALLBACK_REASONS = {
+const CALLBACK_REASONS = {
   missingState: 'missing_state',
   malformedState: 'malformed_state',
   missingCookie: 'missing_cookie',

@@ -6,7 +6,7 @@
 import { parseRetryAfterMs } from '../platforms/provider-http.js'
 
 /** How long to pause when the provider pushes back without saying for how long. */
-export const DEFAULT_PAUSE_MS = 60_000
+const DEFAULT_PAUSE_MS = 60_000
 
 const REMAINING_HEADER = 'x-ratelimit-remaining'
 const RESET_HEADER = 'x-ratelimit-reset'

@@ -32,7 +32,7 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
  * A stored value fit for an operator's terminal: the lock item can be written by anything with table
  * access, and an escape sequence in a run id must not rewrite the screen or forge a line.
  */
-export function printable (value: unknown): string {
+function printable (value: unknown): string {
   return String(value).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 

@@ -13,8 +13,7 @@ import { SimpleJwksCache } from 'aws-jwt-verify/jwk'
 import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier'
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model'
 
-export const TOKEN_USES = ['access', 'id'] as const
-export type TokenUse = typeof TOKEN_USES[number]
+export type TokenUse = 'access' | 'id'
 
 export interface Identity {
   /** The Cognito user's `sub`: the only user id this service ever acts for. */

@@ -11,7 +11,7 @@ const GRAPH_PERMANENT_CODES: readonly number[] = [190]
 const GRAPH_TRANSIENT_CODES: readonly number[] = [1, 2, 4, 17, 341]
 
 /** Our code for a Graph error code. */
-export const graphCode = (code: number): `graph_${number}` => `graph_${code}`
+const graphCode = (code: number): `graph_${number}` => `graph_${code}`
 
 /** Outages at the connect callback: the shared ones and Graph's retryable codes. */
 export const GRAPH_OUTAGE_CODES: ReadonlySet<string> = new Set([...OUTAGE_CODES, ...GRAPH_TRANSIENT_CODES.map(graphCode)])

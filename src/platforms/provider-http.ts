@@ -81,8 +81,7 @@ export interface ProviderAnswer {
   readonly json: unknown
 }
 
-export const TRANSPORT_CODES = { network: 'network', timeout: 'timeout' } as const
-export type TransportCode = typeof TRANSPORT_CODES[keyof typeof TRANSPORT_CODES]
+export type TransportCode = 'network' | 'timeout'
 
 /** The request never produced a complete answer. The message names no URL (query values are tokens). */
 export class ProviderTransportError extends Error {

@@ -5,7 +5,7 @@ import type { RefreshOutcome, TokenGrant } from './platform.js'
 import { FAILURE_CODES, isDocumentedTransient, oauthErrorFailure, statusFailure, type Failure } from './oauth-errors.js'
 import { jsonObject, parseRetryAfterMs, type ProviderAnswer } from './provider-http.js'
 
-export const INVALID_EXPIRES_IN = 'invalid_expires_in'
+const INVALID_EXPIRES_IN = 'invalid_expires_in'
 
 export type TokenAnswer =
   | { readonly kind: 'refreshed', readonly grant: TokenGrant, readonly warning?: string | undefined, readonly body: Record<string, unknown> }

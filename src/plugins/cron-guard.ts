@@ -16,7 +16,7 @@ export interface CronGuardOptions {
 }
 
 /** The credentials a request presents; a header sent twice is malformed, never a credential. */
-export function presentedSecrets (request: FastifyRequest): string[] {
+function presentedSecrets (request: FastifyRequest): string[] {
   const found: string[] = []
   const header = request.headers['x-cron-secret']
   if (typeof header === 'string' && header !== '') found.push(header)

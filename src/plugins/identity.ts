@@ -10,7 +10,7 @@ import { looksLikeJwt, tokenCandidates } from '../identity/token-sources.js'
 import { cacheVerified } from '../identity/verified-cache.js'
 
 /** Why a request has no identity, besides the verifier's own reasons. */
-export const NO_IDENTITY = { notConfigured: ERROR_CODES.notConfigured, missing: 'missing' } as const
+const NO_IDENTITY = { notConfigured: ERROR_CODES.notConfigured, missing: 'missing' } as const
 export type NoIdentityReason = IdentityFailure | typeof NO_IDENTITY[keyof typeof NO_IDENTITY]
 
 export type IdentityResult =

@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream'
 
 /** Bodies up to this size are kept for the retry (API writes: JSON and forms, not media). */
-export const REPLAYABLE_BODY_BYTES = 64 * 1024
+const REPLAYABLE_BODY_BYTES = 64 * 1024
 
 /** The caller sent more than PROXY_MAX_BODY_BYTES (declared or counted while streaming). */
 export class BodyTooLargeError extends Error {

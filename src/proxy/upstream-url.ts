@@ -28,7 +28,7 @@ export type UpstreamUrl =
   | { readonly ok: false, readonly refusal: PathRefusal }
 
 /** Longer paths are not API calls (and Node's header limits would refuse them later anyway). */
-export const MAX_PATH_CHARS = 2_048
+const MAX_PATH_CHARS = 2_048
 const MAX_QUERY_CHARS = 8_192
 
 // C0 controls, DEL and C1 controls; also the Unicode line and paragraph separators some parsers split on.
@@ -72,7 +72,7 @@ export function pathRefusal (rawPath: string): PathRefusal | undefined {
 }
 
 /** The caller's raw query string is passed on as it came, if it holds only query characters. */
-export function queryRefusal (rawQuery: string): PathRefusal | undefined {
+function queryRefusal (rawQuery: string): PathRefusal | undefined {
   if (rawQuery.length > MAX_QUERY_CHARS || !QUERY_CHARS.test(rawQuery) || rawQuery.includes('#')) return PATH_REFUSALS.badQuery
   try {
     // Well-formed escapes only; what they decode to is the provider's data, never a header of ours.

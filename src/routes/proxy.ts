@@ -31,7 +31,7 @@ interface Params { readonly userId: string, readonly platform: string }
  * The request target split as it came, before any decoding: the path after `/:userId/:platform`
  * and the query. An absolute-form target (`GET http://host/…`) or anything not under `base` is no path.
  */
-export function splitTarget (rawUrl: string, base: string): { readonly rawPath: string, readonly rawQuery: string } | undefined {
+function splitTarget (rawUrl: string, base: string): { readonly rawPath: string, readonly rawQuery: string } | undefined {
   if (!rawUrl.startsWith(`${base}/`)) return undefined
   const q = rawUrl.indexOf('?')
   const pathPart = q === -1 ? rawUrl : rawUrl.slice(0, q)

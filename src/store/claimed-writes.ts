@@ -23,7 +23,7 @@ export const CLAIM_FAILURES = {
 export type ClaimFailure = typeof CLAIM_FAILURES[keyof typeof CLAIM_FAILURES]
 
 /** Why a claimed write did not land. */
-export const WRITE_FAILURES = { lostClaim: 'lost_claim' } as const
+const WRITE_FAILURES = { lostClaim: 'lost_claim' } as const
 export type WriteFailure = typeof WRITE_FAILURES[keyof typeof WRITE_FAILURES]
 
 /** A provider's grant as the store writes it after a refresh. */

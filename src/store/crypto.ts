@@ -29,7 +29,7 @@ export interface Cipher {
   decrypt (sealed: string, context: string): string
 }
 
-export const CRYPTO_ERRORS = {
+const CRYPTO_ERRORS = {
   unknownKey: 'unknown_key_id',
   malformed: 'malformed_ciphertext',
   authentication: 'authentication_failed'

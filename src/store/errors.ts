@@ -26,7 +26,7 @@ export function isConditionalCheckFailed (err: unknown): err is Error & { Item?:
 }
 
 /** A TransactWriteItems refused as a whole; `CancellationReasons[i]` says why, item by item. */
-export function isTransactionCanceled (err: unknown): err is Error & { CancellationReasons?: Array<{ Code?: string, Item?: Record<string, unknown> }> } {
+function isTransactionCanceled (err: unknown): err is Error & { CancellationReasons?: Array<{ Code?: string, Item?: Record<string, unknown> }> } {
   return err instanceof Error && err.name === 'TransactionCanceledException'
 }
 

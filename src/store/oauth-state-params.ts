@@ -4,7 +4,7 @@
 import type { DeleteCommandInput, PutCommandInput } from '@aws-sdk/lib-dynamodb'
 import { attributeNames } from './dynamodb-calls.js'
 
-export const STATE_KEY_PREFIX = 'oauth-state#'
+const STATE_KEY_PREFIX = 'oauth-state#'
 
 export const STATE_ATTR = {
   userId: 'userId',

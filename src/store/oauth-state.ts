@@ -22,7 +22,7 @@ export interface OAuthState {
   readonly codeVerifier?: string | undefined
 }
 
-export const CONSUME_FAILURES = {
+const CONSUME_FAILURES = {
   unknown: 'unknown_state',
   expired: 'expired_state',
   otherBrowser: 'browser_mismatch',

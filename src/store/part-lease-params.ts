@@ -5,7 +5,7 @@ import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aw
 import { attributeNames as names } from './dynamodb-calls.js'
 import { LOCK_KEY } from './lock-params.js'
 
-export const PART_PREFIX = `${LOCK_KEY.platform}#part#`
+const PART_PREFIX = `${LOCK_KEY.platform}#part#`
 
 export function partKey (index: number): { readonly userId: string, readonly platform: string } {
   return { userId: LOCK_KEY.userId, platform: `${PART_PREFIX}${index}` }

@@ -7,7 +7,7 @@
 import type { Context } from '@opentelemetry/api'
 
 /** Attributes that hold a URL or a path: kept without the query or fragment. */
-export const URL_ATTRIBUTES = ['url.path', 'url.full', 'http.url', 'http.target', 'url.original'] as const
+const URL_ATTRIBUTES = ['url.path', 'url.full', 'http.url', 'http.target', 'url.original'] as const
 
 /** Attributes that only ever hold a query, a body or header values: dropped whole. */
 const DROPPED_PREFIXES = ['url.query', 'http.request.body', 'http.response.body', 'http.request.header.', 'http.response.header.', 'db.query.parameter.'] as const

@@ -13,7 +13,7 @@ import { webhookBody } from './payload.js'
 import { nextDeliveryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './schedule.js'
 import { webhookHeaders } from './signature.js'
 
-export const DELIVERY_ERRORS = {
+const DELIVERY_ERRORS = {
   timeout: 'timeout',
   network: 'network_error',
   shutdown: 'shutdown'

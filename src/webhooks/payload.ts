@@ -14,7 +14,7 @@ export interface WebhookPayload {
   }
 }
 
-export function webhookPayload (event: ConnectionEvent): WebhookPayload {
+function webhookPayload (event: ConnectionEvent): WebhookPayload {
   const account = event.account.username === undefined ? { id: event.account.id } : { id: event.account.id, username: event.account.username }
   return {
     type: event.type,

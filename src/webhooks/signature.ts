@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto'
 
 /** The HMAC key of a `whsec_<base64>` secret: the decoded bytes after the prefix. */
-export function secretKey (secret: string): Buffer {
+function secretKey (secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64')
 }
 
@@ -15,7 +15,7 @@ export interface SignInput {
   readonly secrets: readonly string[]
 }
 
-export function webhookSignature ({ id, timestampSec, body, secrets }: SignInput): string {
+function webhookSignature ({ id, timestampSec, body, secrets }: SignInput): string {
   return secrets
     .map((secret) => `v1,${createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSec}.${body}`, 'utf8').digest('base64')}`)
     .join(' ')
