@@ -90,7 +90,7 @@ export function completePartParams (table: string, passId: string, index: number
   }
 }
 
-/** The parts of the latest pass: a Query of the lock's partition, never a Scan. */
+/** The parts of the latest pass: a Query of the lock's partition, never a read of the whole table. */
 export function listPartsParams (table: string, consistent: boolean): QueryCommandInput {
   return {
     TableName: table,
