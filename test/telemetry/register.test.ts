@@ -31,7 +31,7 @@ t.test('OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none: the same', async (t
 t.test('an endpoint: the SDK, @fastify/otel and the AWS SDK instrumentation are loaded, protobuf exporter by default', async (t) => {
   const on = await loaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' })
   t.equal(on.active, true)
-  for (const p of ['@opentelemetry/sdk-node', '@fastify/otel', '@opentelemetry/instrumentation-aws-sdk', '@opentelemetry/exporter-trace-otlp-proto']) t.ok(on.packages.includes(p), p)
+  for (const p of ['@opentelemetry/sdk-trace', '@fastify/otel', '@opentelemetry/instrumentation-aws-sdk', '@opentelemetry/exporter-trace-otlp-proto']) t.ok(on.packages.includes(p), p)
   t.notOk(on.packages.includes('@opentelemetry/instrumentation-http'), 'no generic http instrumentation')
   const json = await loaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })
   t.ok(json.packages.includes('@opentelemetry/exporter-trace-otlp-http'), 'http/json → the JSON exporter')
