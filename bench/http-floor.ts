@@ -13,6 +13,7 @@ import { ensureTable } from '../src/store/table.js'
 import { createTokenStore } from '../src/store/token-store.js'
 import { startJwksIssuer } from '../test/fakes/jwks-issuer.js'
 import { seedDue } from './seed.js'
+import { benchEnv } from './bench-env.js'
 
 export interface LoadFigure {
   readonly reqPerSec: number
@@ -72,19 +73,12 @@ export async function statusVsStoreFloor (opts: { endpoint: string, table: strin
       await store.saveConnection({ userId, platform, account: { id: `acct-${platform}`, username: 'bench' }, scopes: ['s'], accessToken: 'at', refreshToken: 'rt', expiresAtMs: Date.now() + 3_600_000 })
     }
     const jwt = await issuer.accessToken({ sub: userId, expiresInSec: 3_600 })
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DYNAMODB_ENDPOINT: opts.endpoint,
-      TOKENS_TABLE: opts.table,
-      COOKIE_SECRET: randomUUID() + randomUUID(),
-      TOKEN_ENCRYPTION_KEY: opts.encryptionKey,
-      APP_URL: 'https://bench.invalid',
+    const config = loadConfig(benchEnv(opts, {
       ...issuer.env,
       TIKTOK_CLIENT_KEY: 'k',
       TIKTOK_CLIENT_SECRET: 's',
       TIKTOK_REDIRECT_URI: 'https://bench.invalid/cb'
-    })
+    }))
     const service = Fastify({ ...serverOptions(config), logger: { level: 'warn' } })
     servers.push(service)
     await service.register(app, { config, dynamo })
@@ -130,19 +124,12 @@ export async function internalVsStoreFloor (opts: { endpoint: string, table: str
     const grants = Array.from({ length: INTERNAL_USERS }, (_, i) => ({ at: `internal-at-${i}`, rt: `internal-rt-${i}` }))
     await seedDue(grants, { doc: dynamo.doc, table: opts.table, cipher: opts.cipher, platform: 'tiktok', nowMs: Date.now(), lifetimeMs: 24 * 3_600_000, remainingMs: 23 * 3_600_000, prefix, parallel: 16 })
     const store = createTokenStore({ doc: dynamo.doc, table: opts.table, cipher: opts.cipher })
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DYNAMODB_ENDPOINT: opts.endpoint,
-      TOKENS_TABLE: opts.table,
-      COOKIE_SECRET: randomUUID() + randomUUID(),
-      TOKEN_ENCRYPTION_KEY: opts.encryptionKey,
-      APP_URL: 'https://bench.invalid',
+    const config = loadConfig(benchEnv(opts, {
       INTERNAL_API_KEY: INTERNAL_KEY,
       TIKTOK_CLIENT_KEY: 'k',
       TIKTOK_CLIENT_SECRET: 's',
       TIKTOK_REDIRECT_URI: 'https://bench.invalid/cb'
-    })
+    }))
     const service = Fastify({ ...serverOptions(config), logger: { level: 'warn' } })
     servers.push(service)
     await service.register(app, { config, dynamo })

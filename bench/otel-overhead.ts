@@ -19,6 +19,7 @@ import { ensureTable } from '../src/store/table.js'
 import { createTokenStore } from '../src/store/token-store.js'
 import { startJwksIssuer } from '../test/fakes/jwks-issuer.js'
 import autocannon from 'autocannon'
+import { benchEnv } from './bench-env.js'
 
 /** One measured load: the client's figures and the server process's own CPU per request. */
 export interface ServiceLoad {
@@ -129,19 +130,14 @@ export async function otelOverhead (opts: { endpoint: string, table: string, enc
       await store.saveConnection({ userId, platform, account: { id: `acct-${platform}`, username: 'bench' }, scopes: ['s'], accessToken: 'at', refreshToken: 'rt', expiresAtMs: Date.now() + 3_600_000 })
     }
     const jwt = await issuer.accessToken({ sub: userId, expiresInSec: 3_600 })
-    const env = {
+    // The real server process in production mode, as it is deployed.
+    const env = benchEnv(opts, {
       NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      DYNAMODB_ENDPOINT: opts.endpoint,
-      TOKENS_TABLE: opts.table,
-      COOKIE_SECRET: randomUUID() + randomUUID(),
-      TOKEN_ENCRYPTION_KEY: opts.encryptionKey,
-      APP_URL: 'https://bench.invalid',
       ...issuer.env,
       TIKTOK_CLIENT_KEY: 'k',
       TIKTOK_CLIENT_SECRET: 's',
       TIKTOK_REDIRECT_URI: 'https://bench.invalid/cb'
-    }
+    })
     const off = await startService(env)
     children.push(off.child)
     // The SDK's defaults otherwise (batches of 512 every 5 s, a queue of 2,048 that drops when full).

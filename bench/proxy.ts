@@ -17,6 +17,7 @@ import { createDynamoClients } from '../src/store/dynamodb-client.js'
 import { ensureTable } from '../src/store/table.js'
 import type { LoadFigure } from './http-floor.js'
 import { seedDue, type SeedGrant } from './seed.js'
+import { benchEnv } from './bench-env.js'
 
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_HTTP_DURATION_S ?? 5)
@@ -105,17 +106,10 @@ export async function proxyFigures (opts: { endpoint: string, table: string, cip
     const prefix = 'bench-proxy-'
     // Fresh tokens (23 h left): no refresh, the proxy's own cost only.
     await seedDue(fake.grants, { doc: dynamo.doc, table: opts.table, cipher: opts.cipher, platform: 'tiktok', nowMs: Date.now(), lifetimeMs: 24 * 3_600_000, remainingMs: 23 * 3_600_000, prefix, parallel: 16 })
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DYNAMODB_ENDPOINT: opts.endpoint,
-      TOKENS_TABLE: opts.table,
-      COOKIE_SECRET: randomUUID() + randomUUID(),
-      TOKEN_ENCRYPTION_KEY: opts.encryptionKey,
-      APP_URL: 'https://bench.invalid',
+    const config = loadConfig(benchEnv(opts, {
       INTERNAL_API_KEY: KEY,
       ...fake.env
-    })
+    }))
     service = Fastify({ ...serverOptions(config), logger: { level: 'warn' } })
     await service.register(app, { config, dynamo })
     await service.listen({ port: 0, host: '127.0.0.1' })

@@ -2,7 +2,7 @@
 // as it writes them (each in the TransactWriteItems of its state change), drained by the app's own
 // delivery worker (src/plugins/webhooks.ts → src/webhooks/delivery.ts → src/store/webhook-outbox.ts)
 // with its production timings, to a real node:http receiver on 127.0.0.1 answering 200.
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
@@ -15,6 +15,7 @@ import { ensureTable } from '../src/store/table.js'
 import { createTokenStore } from '../src/store/token-store.js'
 import { createWebhookOutbox } from '../src/store/webhook-outbox.js'
 import { seedDue } from './seed.js'
+import { benchEnv } from './bench-env.js'
 
 export interface DrainFigures {
   readonly events: number
@@ -63,17 +64,10 @@ export async function webhookDrain (opts: { endpoint: string, table: string, cip
     const pending = await outbox.count('pending', EVENTS + 1)
     if (pending !== EVENTS) throw new Error(`${pending} events pending, ${EVENTS} written`)
 
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DYNAMODB_ENDPOINT: opts.endpoint,
-      TOKENS_TABLE: opts.table,
-      COOKIE_SECRET: randomUUID() + randomUUID(),
-      TOKEN_ENCRYPTION_KEY: opts.encryptionKey,
-      APP_URL: 'https://bench.invalid',
+    const config = loadConfig(benchEnv(opts, {
       REAUTH_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
       REAUTH_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`
-    })
+    }))
     const server = Fastify({ ...serverOptions(config), logger: { level: 'warn' } })
     // The worker starts on onReady, with no test timings: the poll, batch and timeout it runs with in production.
     await server.register(app, { config, dynamo })
